@@ -1,0 +1,78 @@
+# OpenCommissioning: the commands a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/opencommissioning
+export PYTHONUNBUFFERED := 1
+
+.PHONY: help demo serve test test-sqlite test-postgres check lint types bench install assets postgres chromium clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(BIN)/python:
+	@echo "==> Creating the virtual environment in $(VENV)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	@echo "==> Installing OpenCommissioning and its tools (pip)"
+	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[dev]'
+	@touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@echo "==> Installing front-end packages (npm ci, from package-lock.json)"
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+assets: node_modules/.package-lock.json $(VENV)/.installed ## copy the NHS.UK frontend and htmx into static files
+	$(BIN)/python scripts/build_assets.py
+
+install: $(VENV)/.installed assets ## create .venv and install everything
+
+demo: install ## migrate SQLite, load the demo commissioner and serve http://127.0.0.1:8000
+	@echo "==> Migrating the SQLite database (var/opencommissioning.sqlite3)"
+	OPENCOMMISSIONING_ENV=demo $(BIN)/python manage.py migrate --no-input
+	@echo "==> Loading the demo commissioning organisation"
+	OPENCOMMISSIONING_ENV=demo $(BIN)/python manage.py load_demo
+	@echo "==> Serving the platform on http://127.0.0.1:8000 (Ctrl-C stops it)"
+	OPENCOMMISSIONING_ENV=demo $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+serve: install ## serve the existing database without reloading the demo
+	OPENCOMMISSIONING_ENV=demo $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+chromium: ## Debian's chromium for the browser tests (never a downloaded browser)
+	@command -v chromium >/dev/null || { \
+	  echo "==> Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null || { echo "FATAL: chromium could not be installed"; exit 1; }
+
+postgres: ## make sure PostgreSQL answers on 127.0.0.1:5432 (starts it if it is down)
+	@scripts/ensure_postgres.sh
+
+test-sqlite: install chromium
+	@echo "==> Test suite on SQLite"
+	OPENCOMMISSIONING_ENV=test $(BIN)/pytest
+
+test-postgres: install chromium postgres
+	@echo "==> Test suite on PostgreSQL ($(PG_URL))"
+	OPENCOMMISSIONING_ENV=test DATABASE_URL=$(PG_URL) $(BIN)/pytest
+
+test: test-sqlite test-postgres ## install what the tests need, run the suite on SQLite and on PostgreSQL
+
+lint: install ## ruff (with DTZ, S, DJ) and the import contracts
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+types: install ## mypy on the analytics package
+	$(BIN)/mypy
+
+check: lint types test ## lint, types and the whole test suite
+
+bench: install postgres ## benchmarks; results as JSON in bench/results/
+	OPENCOMMISSIONING_ENV=test $(BIN)/python bench/run.py
+
+clean: ## remove the virtual environment, node packages and generated files (keeps var/)
+	rm -rf $(VENV) node_modules src/opencommissioning/static/vendor .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,61 @@
+"""`make bench`: run every benchmark and write JSON results under bench/results/.
+
+Each benchmark runs in its own process against a throwaway database (SQLite in a temp
+folder, and a PostgreSQL database created and dropped for the run), and reports ratios
+against a baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+PG_SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+
+
+def run_foundation(database_url: str) -> dict:
+    env = {**os.environ, "DATABASE_URL": database_url, "OPENCOMMISSIONING_ENV": "test"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "foundation.py")], cwd=ROOT, env=env, check=True,
+        capture_output=True, text=True,
+    )
+    sys.stderr.write(out.stderr)
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = {
+        "benchmark": "foundation",
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "databases": {},
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        print("==> foundation benchmark on SQLite", flush=True)
+        results["databases"]["sqlite"] = run_foundation(f"sqlite:///{folder}/bench.sqlite3")
+    name = f"oc_bench_{uuid.uuid4().hex[:8]}"
+    print(f"==> foundation benchmark on PostgreSQL (database {name}, dropped afterwards)", flush=True)
+    subprocess.run(["psql", f"{PG_SERVER}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    try:
+        results["databases"]["postgresql"] = run_foundation(f"{PG_SERVER}/{name}")
+    finally:
+        subprocess.run(["psql", f"{PG_SERVER}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
+    path = RESULTS / "foundation.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    print(f"Written to {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Who may do what: one function, deny by default.
+
+Every view declares the permission it needs with :func:`requires` (or :func:`public`);
+:class:`~opencommissioning.core.middleware.AccessControlMiddleware` refuses any view
+that declares nothing. :func:`has_permission` is the only place that decides.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.utils import timezone
+
+from .roles import Role
+
+PUBLIC = "public"
+"""Anyone, signed in or not: the transparency portal, sign-in, health check."""
+
+SIGNED_IN = "signed_in"
+"""Anyone holding at least one current role."""
+
+
+class Perm:
+    """Named permissions. Add one here and give it to roles in ``ROLE_PERMISSIONS``."""
+
+    VIEW_ORGANISATIONS = "organisations.view"
+    VIEW_COMPONENTS = "components.view"
+    VIEW_AUDIT_TRAIL = "audit.view"
+    VIEW_PATIENT_IDENTIFIERS = "patients.view_identifiers"
+
+
+ALL_PERMISSIONS = frozenset(
+    v for k, v in vars(Perm).items() if not k.startswith("_") and isinstance(v, str)
+)
+
+_EVERY_ROLE = frozenset(Role)
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    role: frozenset({Perm.VIEW_ORGANISATIONS, Perm.VIEW_COMPONENTS}) for role in _EVERY_ROLE
+}
+ROLE_PERMISSIONS[Role.AUDITOR] = ROLE_PERMISSIONS[Role.AUDITOR] | {Perm.VIEW_AUDIT_TRAIL}
+ROLE_PERMISSIONS[Role.COMMISSIONING_MANAGER] = ROLE_PERMISSIONS[Role.COMMISSIONING_MANAGER] | {
+    Perm.VIEW_AUDIT_TRAIL
+}
+# Patient identifiers: only those who handle a patient's referral (later issues scope this
+# further to the referring practice and the receiving provider).
+for _role in (Role.REFERRER, Role.REFERRAL_REVIEWER, Role.PROVIDER):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.VIEW_PATIENT_IDENTIFIERS}
+
+for _role, _perms in ROLE_PERMISSIONS.items():
+    unknown = _perms - ALL_PERMISSIONS
+    if unknown:  # pragma: no cover - a programming error caught at import
+        raise RuntimeError(f"role {_role} is given unknown permissions {sorted(unknown)}")
+
+
+def current_roles(user: Any, on: datetime.date | None = None) -> frozenset[str]:
+    """The roles ``user`` holds today (or ``on`` a given day), through any membership."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    day = on or timezone.localdate()
+    cache_key = f"_oc_roles_{day.isoformat()}"
+    cached = getattr(user, cache_key, None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    roles = frozenset(
+        user.memberships.filter(started_on__lte=day)
+        .exclude(ended_on__lt=day)
+        .values_list("role", flat=True)
+    )
+    setattr(user, cache_key, roles)
+    return roles
+
+
+def has_permission(user: Any, permission: str) -> bool:
+    """True when ``user`` may do ``permission``. Deny unless a role allows it."""
+    if permission == PUBLIC:
+        return True
+    roles = current_roles(user)
+    if not roles:
+        return False
+    if permission == SIGNED_IN:
+        return True
+    return any(permission in ROLE_PERMISSIONS.get(role, frozenset()) for role in roles)
+
+
+def permissions_of(user: Any) -> frozenset[str]:
+    roles = current_roles(user)
+    granted: set[str] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS.get(role, frozenset())
+    return frozenset(granted)
+
+
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def requires(permission: str) -> Callable[[V], V]:
+    """Declare the permission a view needs. The middleware enforces it."""
+    if permission not in ALL_PERMISSIONS | {PUBLIC, SIGNED_IN}:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    def decorate(view: V) -> V:
+        view.oc_permission = permission  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def public(view: V) -> V:
+    """Declare a view open to everyone, signed in or not."""
+    return requires(PUBLIC)(view)

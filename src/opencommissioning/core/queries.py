@@ -1,0 +1,78 @@
+"""Reads about organisations and people that more than one place needs."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from .models import Membership, Organisation, RegisteredPopulation
+
+
+def search_organisations(
+    query: str = "", kind: str = "", include_closed: bool = False
+) -> QuerySet[Organisation]:
+    """Organisations whose name contains ``query`` or whose ODS code starts with it."""
+    organisations = Organisation.objects.select_related("parent")
+    query = query.strip()
+    if query:
+        organisations = organisations.filter(
+            Q(name__icontains=query) | Q(ods_code__istartswith=query)
+        )
+    if kind:
+        organisations = organisations.filter(kind=kind)
+    if not include_closed:
+        organisations = organisations.filter(close_date__isnull=True)
+    return organisations.order_by("name", "ods_code")
+
+
+def organisation_by_code(ods_code: str) -> Organisation | None:
+    return (
+        Organisation.objects.select_related("parent", "parent__parent")
+        .filter(ods_code__iexact=ods_code)
+        .first()
+    )
+
+
+def children_of(organisation: Organisation) -> QuerySet[Organisation]:
+    return organisation.children.order_by("close_date__isnull", "kind", "name").annotate(
+        n_children=Count("children")
+    )
+
+
+def current_members_of(organisation: Organisation) -> QuerySet[Membership]:
+    return (
+        organisation.memberships.filter(ended_on__isnull=True)
+        .select_related("user")
+        .order_by("role", "user__full_name")
+    )
+
+
+def latest_list_size(organisation: Organisation) -> tuple[object, int] | None:
+    """(period, registered patients) for the latest period loaded, if any."""
+    latest = (
+        RegisteredPopulation.objects.filter(organisation=organisation)
+        .order_by("-period")
+        .values_list("period", flat=True)
+        .first()
+    )
+    if latest is None:
+        return None
+    total = RegisteredPopulation.objects.filter(
+        organisation=organisation, period=latest
+    ).aggregate(n=Sum("patients"))["n"]
+    return latest, int(total or 0)
+
+
+def list_size_of_children(organisation: Organisation) -> int | None:
+    """Registered patients summed over an organisation's practices, latest period each."""
+    latest = (
+        RegisteredPopulation.objects.filter(organisation__parent=organisation)
+        .order_by("-period")
+        .values_list("period", flat=True)
+        .first()
+    )
+    if latest is None:
+        return None
+    total = RegisteredPopulation.objects.filter(
+        organisation__parent=organisation, period=latest
+    ).aggregate(n=Sum("patients"))["n"]
+    return int(total or 0)

@@ -1,0 +1,187 @@
+"""One settings module for every environment, configured from the environment.
+
+Variables (all optional in development and the demo):
+
+- ``DATABASE_URL``: defaults to SQLite at ``var/opencommissioning.sqlite3``.
+- ``OPENCOMMISSIONING_ENV``: ``development`` (default), ``demo``, ``test`` or ``production``.
+- ``DJANGO_SECRET_KEY``: required in production. Elsewhere a random key is generated once
+  and kept in ``var/secret_key`` (never committed).
+- ``DJANGO_DEBUG``: ``1`` to turn on debug pages (never in production).
+- ``DJANGO_ALLOWED_HOSTS``: comma-separated; defaults to localhost names outside production.
+- ``OPENCOMMISSIONING_DATA_DIR``: the public data directory; defaults to ``../shared/data``
+  beside the checkout when it exists.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BASE_DIR = PACKAGE_DIR.parent.parent  # the checkout: src/opencommissioning/ -> ./
+VAR_DIR = Path(os.environ.get("OPENCOMMISSIONING_VAR_DIR", BASE_DIR / "var"))
+
+ENVIRONMENT = os.environ.get("OPENCOMMISSIONING_ENV", "development")
+if ENVIRONMENT not in {"development", "demo", "test", "production"}:
+    raise ImproperlyConfigured(
+        f"OPENCOMMISSIONING_ENV must be development, demo, test or production, not {ENVIRONMENT!r}"
+    )
+PRODUCTION = ENVIRONMENT == "production"
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1" and not PRODUCTION
+
+
+def _secret_key() -> str:
+    key = os.environ.get("DJANGO_SECRET_KEY", "")
+    if key:
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when OPENCOMMISSIONING_ENV=production")
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+_hosts = os.environ.get("DJANGO_ALLOWED_HOSTS", "")
+if _hosts:
+    ALLOWED_HOSTS = [h.strip() for h in _hosts.split(",") if h.strip()]
+elif PRODUCTION:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when OPENCOMMISSIONING_ENV=production")
+else:
+    ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver", "[::1]"]
+
+
+def _data_dir() -> Path | None:
+    configured = os.environ.get("OPENCOMMISSIONING_DATA_DIR")
+    if configured:
+        return Path(configured)
+    default = BASE_DIR.parent / "shared" / "data"
+    return default if default.is_dir() else None
+
+
+OPENCOMMISSIONING_DATA_DIR = _data_dir()
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "ninja",
+    "opencommissioning.audit",
+    "opencommissioning.core",
+    "opencommissioning.public",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "opencommissioning.core.middleware.DatabaseUnavailableMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "opencommissioning.core.middleware.AccessControlMiddleware",
+]
+
+ROOT_URLCONF = "opencommissioning.urls"
+WSGI_APPLICATION = "opencommissioning.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "opencommissioning.core.context_processors.platform",
+            ],
+        },
+    },
+]
+
+_default_sqlite = VAR_DIR / "opencommissioning.sqlite3"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{_default_sqlite}"),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"].setdefault("OPTIONS", {})
+    # WAL lets readers carry on while a writer commits; IMMEDIATE transactions take the
+    # write lock up front, so two writers queue instead of failing half-way.
+    DATABASES["default"]["OPTIONS"].update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-opencommissioning.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "core.User"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "opencommissioning.core.views.csrf_failure"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"  # `collectstatic` target for production
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True  # serve straight from the app folders in development and tests
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_patient_identifiers": {"()": "opencommissioning.audit.redaction.RedactingFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact_patient_identifiers"],
+            "formatter": "plain",
+        }
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+NINJA_PAGINATION_PER_PAGE = 50

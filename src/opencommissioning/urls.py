@@ -1,0 +1,19 @@
+from django.urls import include, path
+
+from opencommissioning import api
+from opencommissioning.core import views as core_views
+
+handler400 = "opencommissioning.core.views.bad_request"
+handler403 = "opencommissioning.core.views.permission_denied"
+handler404 = "opencommissioning.core.views.page_not_found"
+handler500 = "opencommissioning.core.views.server_error"
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/login/", core_views.sign_in, name="login"),
+    path("accounts/logout/", core_views.sign_out, name="logout"),
+    path("api/", api.urls()),
+    path("audit/", include("opencommissioning.audit.urls")),
+    path("public/", include("opencommissioning.public.urls")),
+    path("", include("opencommissioning.core.urls")),
+]
