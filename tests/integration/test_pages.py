@@ -105,7 +105,7 @@ def test_component_gallery_shows_every_component(client_as):
     page = client_as(Role.PATIENT_REPRESENTATIVE).get("/components/").content.decode()
     for component in (
         "nhsuk-button", "nhsuk-card", "nhsuk-summary-list", "nhsuk-table", "nhsuk-tag",
-        "nhsuk-inset-text", "nhsuk-warning-callout", "nhsuk-error-summary", "nhsuk-pagination",
+        "nhsuk-inset-text", "nhsuk-card--warning", "nhsuk-error-summary", "nhsuk-pagination",
         "nhsuk-breadcrumb", "nhsuk-notification-banner", "nhsuk-details", "nhsuk-back-link",
         "nhsuk-action-link", "nhsuk-panel",
     ):
@@ -154,3 +154,15 @@ def test_pages_are_in_the_nhs_style_and_load_nothing_from_outside(client_as):
     assert "nhsuk-header" in page and "nhsuk-footer" in page
     assert "htmx.min.js" in page
     assert "https://" not in page.replace("https://www.nationalarchives.gov.uk", "")
+
+
+def test_a_locality_lists_the_practices_placed_in_it(client_as, commissioner, practices):
+    locality = services.create_organisation(
+        by=None, ods_code="02A-SOU", name="Trafford South locality", kind=OrganisationKind.LOCALITY,
+        parent=commissioner, is_local_code=True,
+    )
+    services.update_organisation(by=None, organisation=practices[0], locality=locality)
+    client = client_as(Role.CLINICAL_COMMISSIONER)
+    page = client.get("/organisations/02A-SOU/").content.decode()
+    assert "Test Practice 1" in page and "Test Practice 2" not in page
+    assert "Trafford South locality" in client.get("/organisations/P91001/").content.decode()

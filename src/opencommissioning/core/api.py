@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.pagination import paginate
 
 from opencommissioning.api_auth import RequirePermission
@@ -58,5 +58,5 @@ def list_organisations(
 def get_organisation(request: HttpRequest, ods_code: str) -> object:
     organisation = queries.organisation_by_code(ods_code)
     if organisation is None:
-        return 404, {"detail": f"No organisation has the code {ods_code}"}
+        return Status(404, {"detail": f"No organisation has the code {ods_code}"})
     return organisation

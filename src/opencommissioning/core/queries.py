@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from .models import Membership, Organisation, RegisteredPopulation
 
@@ -26,16 +26,23 @@ def search_organisations(
 
 def organisation_by_code(ods_code: str) -> Organisation | None:
     return (
-        Organisation.objects.select_related("parent", "parent__parent")
+        Organisation.objects.select_related("parent", "parent__parent", "locality")
         .filter(ods_code__iexact=ods_code)
         .first()
     )
 
 
+def members_filter(organisation: Organisation) -> Q:
+    """The organisations that are part of ``organisation``: its children, and for a
+    locality the practices placed in it."""
+    return Q(parent=organisation) | Q(locality=organisation)
+
+
 def children_of(organisation: Organisation) -> QuerySet[Organisation]:
-    return organisation.children.order_by("close_date__isnull", "kind", "name").annotate(
-        n_children=Count("children")
-    )
+    """Open ones first, then by kind and name."""
+    return Organisation.objects.filter(members_filter(organisation)).order_by(
+        F("close_date").asc(nulls_first=True), "kind", "name"
+    ).annotate(n_children=Count("children"))
 
 
 def current_members_of(organisation: Organisation) -> QuerySet[Membership]:
@@ -64,8 +71,9 @@ def latest_list_size(organisation: Organisation) -> tuple[object, int] | None:
 
 def list_size_of_children(organisation: Organisation) -> int | None:
     """Registered patients summed over an organisation's practices, latest period each."""
+    members = Organisation.objects.filter(members_filter(organisation))
     latest = (
-        RegisteredPopulation.objects.filter(organisation__parent=organisation)
+        RegisteredPopulation.objects.filter(organisation__in=members)
         .order_by("-period")
         .values_list("period", flat=True)
         .first()
@@ -73,6 +81,6 @@ def list_size_of_children(organisation: Organisation) -> int | None:
     if latest is None:
         return None
     total = RegisteredPopulation.objects.filter(
-        organisation__parent=organisation, period=latest
+        organisation__in=members, period=latest
     ).aggregate(n=Sum("patients"))["n"]
     return int(total or 0)
