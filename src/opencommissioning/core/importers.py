@@ -92,8 +92,9 @@ def file_digest(path: Path) -> str:
 
 
 def count_rows(path: Path) -> int:
-    with path.open("rb") as handle:
-        return max(sum(1 for _ in handle) - 1, 0)
+    """Data rows in a CSV file (quoted cells may span lines, so count records, not lines)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
 
 
 def _rows(path: Path, required: Iterable[str], result: ReadResult) -> Iterator[tuple[int, dict[str, str]]]:
@@ -249,8 +250,10 @@ def read_trusts(paths: list[Path], result: ReadResult, progress: ProgressWrapper
         with path.open(newline="", encoding="utf-8-sig") as handle:
             header = next(csv.reader(handle), [])
         stp = "member_type" in header
-        columns = TRUST_COLUMNS_STP if stp else TRUST_COLUMNS_STATS
-        code_column, name_column = columns[-1] if stp else columns[0], columns[1] if stp else columns[1]
+        if stp:
+            columns, code_column, name_column = TRUST_COLUMNS_STP, "member_code", "member_name"
+        else:
+            columns, code_column, name_column = TRUST_COLUMNS_STATS, "trust_code", "trust_name"
         for index, row in progress(_rows(path, columns, result), f"trusts ({path.name})", count_rows(path)):
             report.rows += 1
             if stp and row["member_type"] != "NHS trust":

@@ -30,7 +30,8 @@ class Command(BaseCommand):
             raise rejected(error) from None
         for report in summary.files:
             self.stdout.write(
-                f"  {report.path.name}: {report.rows} rows, {report.accepted} used, {report.skipped} not organisations we keep"
+                f"  {report.path.name}: {report.rows} rows read, {report.accepted} used, "
+                f"{report.skipped} skipped (not a CCG, GP practice or NHS trust)"
             )
         for note in summary.notes:
             self.stdout.write(f"  Note: {note}")
