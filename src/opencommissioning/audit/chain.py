@@ -49,32 +49,20 @@ def to_payload(value: Any) -> Any:
     return redact(json.loads(json.dumps(value, default=_json_default)))
 
 
-def compute_hash(
-    *,
-    sequence: int,
-    occurred_at: datetime.datetime,
-    actor_id: int | None,
-    actor_label: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    summary: str,
-    before: Any,
-    after: Any,
-    previous_hash: str,
-) -> str:
+def hash_of(event: AuditEvent) -> str:
+    """SHA-256 over a canonical JSON document of the event's fields and previous hash."""
     document = {
-        "sequence": sequence,
-        "occurred_at": occurred_at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
-        "actor_id": actor_id,
-        "actor_label": actor_label,
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "summary": summary,
-        "before": before,
-        "after": after,
-        "previous_hash": previous_hash,
+        "sequence": event.sequence,
+        "occurred_at": event.occurred_at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "summary": event.summary,
+        "before": event.before,
+        "after": event.after,
+        "previous_hash": event.previous_hash,
     }
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -123,23 +111,9 @@ def record(
     last = AuditEvent.objects.order_by("-sequence").values("sequence", "hash").first()
     sequence = (last["sequence"] + 1) if last else 1
     previous_hash = last["hash"] if last else GENESIS_HASH
-    occurred_at = timezone.now()
-    digest = compute_hash(
+    event = AuditEvent(
         sequence=sequence,
-        occurred_at=occurred_at,
-        actor_id=actor.pk if actor else None,
-        actor_label=actor_label,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        summary=summary,
-        before=before_payload,
-        after=after_payload,
-        previous_hash=previous_hash,
-    )
-    return AuditEvent.objects.create(
-        sequence=sequence,
-        occurred_at=occurred_at,
+        occurred_at=timezone.now(),
         actor=actor,
         actor_label=actor_label,
         action=action,
@@ -149,8 +123,10 @@ def record(
         before=before_payload,
         after=after_payload,
         previous_hash=previous_hash,
-        hash=digest,
     )
+    event.hash = hash_of(event)
+    event.save()
+    return event
 
 
 @dataclass(frozen=True)
@@ -195,20 +171,7 @@ def verify() -> Verification:
                 "its previous_hash does not match the hash of the event before it "
                 "(an earlier event was removed or replaced)",
             )
-        recomputed = compute_hash(
-            sequence=event.sequence,
-            occurred_at=event.occurred_at,
-            actor_id=event.actor_id,
-            actor_label=event.actor_label,
-            action=event.action,
-            object_type=event.object_type,
-            object_id=event.object_id,
-            summary=event.summary,
-            before=event.before,
-            after=event.after,
-            previous_hash=event.previous_hash,
-        )
-        if recomputed != event.hash:
+        if hash_of(event) != event.hash:
             return Verification(
                 False,
                 checked,

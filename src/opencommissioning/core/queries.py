@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.db.models import Count, F, Q, QuerySet, Sum
 
 from .models import Membership, Organisation, RegisteredPopulation
@@ -53,34 +55,22 @@ def current_members_of(organisation: Organisation) -> QuerySet[Membership]:
     )
 
 
-def latest_list_size(organisation: Organisation) -> tuple[object, int] | None:
-    """(period, registered patients) for the latest period loaded, if any."""
-    latest = (
-        RegisteredPopulation.objects.filter(organisation=organisation)
-        .order_by("-period")
-        .values_list("period", flat=True)
-        .first()
-    )
+def _latest_total(population: QuerySet[RegisteredPopulation]) -> tuple[datetime.date, int] | None:
+    """(latest period, patients summed over it) for a set of population counts."""
+    latest = population.order_by("-period").values_list("period", flat=True).first()
     if latest is None:
         return None
-    total = RegisteredPopulation.objects.filter(
-        organisation=organisation, period=latest
-    ).aggregate(n=Sum("patients"))["n"]
+    total = population.filter(period=latest).aggregate(n=Sum("patients"))["n"]
     return latest, int(total or 0)
 
 
+def latest_list_size(organisation: Organisation) -> tuple[datetime.date, int] | None:
+    """(period, registered patients) for the latest period loaded, if any."""
+    return _latest_total(RegisteredPopulation.objects.filter(organisation=organisation))
+
+
 def list_size_of_children(organisation: Organisation) -> int | None:
-    """Registered patients summed over an organisation's practices, latest period each."""
+    """Registered patients summed over an organisation's member practices, latest period."""
     members = Organisation.objects.filter(members_filter(organisation))
-    latest = (
-        RegisteredPopulation.objects.filter(organisation__in=members)
-        .order_by("-period")
-        .values_list("period", flat=True)
-        .first()
-    )
-    if latest is None:
-        return None
-    total = RegisteredPopulation.objects.filter(
-        organisation__in=members, period=latest
-    ).aggregate(n=Sum("patients"))["n"]
-    return int(total or 0)
+    found = _latest_total(RegisteredPopulation.objects.filter(organisation__in=members))
+    return found[1] if found else None
