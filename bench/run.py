@@ -55,6 +55,8 @@ def main() -> None:
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     print(f"Written to {path.relative_to(ROOT)}")
+    print("==> analytics benchmark (synthetic England; writes bench/results/analytics.json)", flush=True)
+    subprocess.run([sys.executable, str(ROOT / "bench" / "analytics.py")], cwd=ROOT, check=True)
 
 
 if __name__ == "__main__":

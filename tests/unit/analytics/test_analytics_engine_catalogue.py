@@ -1,0 +1,104 @@
+"""The indicator catalogue: the schema reports every error at once, and the starter
+catalogue is valid, honest and runnable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from opencommissioning.analytics import cli
+from opencommissioning.analytics.catalogue import (
+    STARTER,
+    CatalogueInvalid,
+    from_documents,
+    load_catalogue,
+    validate_folder,
+)
+from opencommissioning.analytics.compiler import compile_catalogue
+from opencommissioning.analytics.datamodel import from_rows
+from opencommissioning.analytics.engines import DataSource, MissingData, get_engine
+from opencommissioning.analytics.runner import run_catalogue
+
+GOOD = yaml.safe_load((STARTER / "ae_4_hours_all_types.yaml").read_text())
+
+
+def test_the_starter_catalogue_has_at_least_twenty_valid_indicators() -> None:
+    indicators = load_catalogue()
+    assert len(indicators) >= 20
+    for ind in indicators:
+        assert ind.authored_by != ind.checked_by
+        assert ind.source.url.startswith("https://")
+        assert ind.why_it_matters and ind.definition
+    assert {i.method for i in indicators} == {"proportion", "crude_rate", "dsr", "isr", "mean"}
+    assert {i.outcome_domain for i in indicators} == {1, 2, 3, 4, 5}
+
+
+def test_the_catalogue_compiles_to_a_few_shared_queries() -> None:
+    compiled = compile_catalogue(load_catalogue())
+    assert len(compiled.plans) <= 8
+
+
+def test_every_error_in_every_file_is_reported_at_once(tmp_path: Path) -> None:
+    bad = {**GOOD, "id": "bad_one", "method": "median", "checked_by": GOOD["authored_by"],
+           "next_review": "soon", "colour": "red",
+           "denominator": {"table": "activity", "where": {"setting": "admision", "ae_minute": 3}}}
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(bad))
+    (tmp_path / "b.yaml").write_text("id: [unclosed\n")
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({**GOOD, "id": "bad_two", "outcome_domain": 9,
+                                                     "numerator": {"where": {"ae_minutes": {"le": "x"}}}}))
+    _, errors = validate_folder(tmp_path)
+    found = {(Path(e.path).name, e.field) for e in errors}
+    assert {("a.yaml", "method"), ("a.yaml", "checked_by"), ("a.yaml", "next_review"),
+            ("a.yaml", "colour"), ("a.yaml", "denominator.where.setting"),
+            ("a.yaml", "denominator.where.ae_minute"), ("b.yaml", "(YAML)"),
+            ("c.yaml", "outcome_domain"), ("c.yaml", "numerator.where.ae_minutes.le")} <= found
+    message = str(CatalogueInvalid(errors))
+    assert "a.yaml: indicator 'bad_one': denominator.where.setting: 'admision' is not one of" in message
+
+
+def test_duplicate_ids_are_refused() -> None:
+    with pytest.raises(CatalogueInvalid, match="also used by first.yaml"):
+        from_documents([("first.yaml", GOOD), ("second.yaml", GOOD)])
+
+
+def test_a_level_the_table_cannot_give_is_refused() -> None:
+    doc = {**GOOD, "method": "crude_rate", "denominator": {"table": "population"},
+           "numerator": {"table": "activity"}}
+    with pytest.raises(CatalogueInvalid, match="population has no provider column"):
+        from_documents([("x.yaml", doc)])
+
+
+def test_missing_columns_name_the_file_indicator_and_column() -> None:
+    indicators = from_documents([("ae.yaml", GOOD)])
+    activity = from_rows("activity", []).drop_columns(["ae_minutes"])
+    with pytest.raises(MissingData, match=r"ae.yaml: indicator 'ae_4_hours_all_types': column 'ae_minutes' is missing from activity"):
+        run_catalogue(indicators, get_engine("reference"), DataSource(tables={"activity": activity}))
+
+
+def test_cli_validate_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["validate"]) == 0
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.yaml").write_text(yaml.safe_dump({**GOOD, "polarity": "up"}))
+    assert cli.main(["validate", "--catalogue", str(tmp_path / "bad")]) == 2
+    assert "x.yaml: indicator 'ae_4_hours_all_types': polarity" in capsys.readouterr().err
+    data = tmp_path / "data"
+    data.mkdir()
+    import pyarrow.parquet as pq
+
+    pq.write_table(from_rows("activity", [{"provider": "R1", "period": "2024-01", "setting": "ae_attendance",
+                                           "ae_minutes": 100, "ae_department_type": 1}]),
+                   data / "activity.parquet")
+    pq.write_table(from_rows("population", []), data / "population.parquet")
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "ae.yaml").write_text(yaml.safe_dump(GOOD))
+    out = tmp_path / "results.parquet"
+    assert cli.main(["run", "--catalogue", str(tmp_path / "one"), "--data", str(data),
+                     "--engine", "duckdb", "--out", str(out), "--quiet"]) == 0
+    rows = pq.read_table(out).to_pylist()
+    assert [(r["organisation"], r["value"]) for r in rows] == [("R1", 100.0)]
+    pq.write_table(from_rows("activity", []).drop_columns(["ae_minutes"]), data / "activity.parquet")
+    assert cli.main(["run", "--catalogue", str(tmp_path / "one"), "--data", str(data),
+                     "--out", str(out), "--quiet"]) == 2
+    assert "column 'ae_minutes' is missing from activity" in capsys.readouterr().err

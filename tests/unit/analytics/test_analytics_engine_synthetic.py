@@ -1,0 +1,29 @@
+"""Synthetic England is deterministic for a seed and has the data model's shape."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+from opencommissioning.analytics.datamodel import arrow_schema
+from opencommissioning.analytics.synthetic import LIST_SIZES, synthesise
+
+DATA = Path(os.environ.get("OPENCOMMISSIONING_DATA_DIR", "/work/shared/data"))
+pytestmark = pytest.mark.skipif(not (DATA / LIST_SIZES).is_file(), reason="real data folder not available")
+
+
+def test_synthesise_is_deterministic_and_shaped_like_the_data_model(tmp_path: Path) -> None:
+    metas = [synthesise(tmp_path / name, practices=40, rows=20_000, months=2, seed=7, data_dir=DATA,
+                        chunk_rows=5_000) for name in ("a", "b")]
+    assert metas[0] == metas[1]
+    assert abs(metas[0]["rows_written"] - 20_000) < 1_000
+    tables = [ds.dataset(tmp_path / name / "activity", format="parquet").to_table() for name in ("a", "b")]
+    assert tables[0].equals(tables[1])
+    assert tables[0].schema.equals(arrow_schema("activity"))
+    population = ds.dataset(tmp_path / "a" / "population", format="parquet").to_table()
+    assert population.schema.equals(arrow_schema("population"))
+    assert population.num_rows == 40 * 2 * 19 * 2
+    assert set(tables[0]["setting"].to_pylist()) >= {"admission", "prescription", "register"}
