@@ -33,6 +33,19 @@ def run_foundation(database_url: str) -> dict:
     return json.loads(out.stdout)
 
 
+def run_referrals() -> None:
+    """Referral intake under gunicorn on PostgreSQL (bench/referrals.py makes and drops its database)."""
+    print("==> referral intake benchmark (gunicorn + PostgreSQL, loopback load process)", flush=True)
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "referrals.py"), PG_SERVER], cwd=ROOT, check=True,
+                         capture_output=True, text=True, timeout=1800)
+    result = {"benchmark": "referrals", "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+              "machine": {"python": platform.python_version(), "cpus": os.cpu_count()}, **json.loads(out.stdout)}
+    path = RESULTS / "referrals.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print(f"Written to {path.relative_to(ROOT)}")
+
+
 def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = {
@@ -55,6 +68,7 @@ def main() -> None:
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     print(f"Written to {path.relative_to(ROOT)}")
+    run_referrals()
     print("==> analytics benchmark (synthetic England; writes bench/results/analytics.json)", flush=True)
     subprocess.run([sys.executable, str(ROOT / "bench" / "analytics.py")], cwd=ROOT, check=True)
 

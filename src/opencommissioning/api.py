@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from opencommissioning.api_auth import DenyAll
 from opencommissioning.core.api import router as organisations_router
 from opencommissioning.core.permissions import PUBLIC
+from opencommissioning.referrals import api as referrals_api
 
 api = NinjaAPI(
     title="OpenCommissioning API",
@@ -17,6 +18,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", organisations_router)
+referrals_api.install(api)  # /api/fhir/ServiceRequest (practice tokens)
 
 
 def urls() -> tuple[list[object], str, str]:

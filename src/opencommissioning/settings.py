@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "opencommissioning.audit",
     "opencommissioning.core",
     "opencommissioning.public",
+    "opencommissioning.referrals",
+    "opencommissioning.governance",
 ]
 
 MIDDLEWARE = [
@@ -185,3 +187,11 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# Referrals (issue 6): the largest FHIR request body and attachment the intake accepts.
+REFERRALS_MAX_REQUEST_BYTES = int(os.environ.get("REFERRALS_MAX_REQUEST_BYTES", str(12 * 1024 * 1024)))
+REFERRALS_MAX_ATTACHMENT_BYTES = int(os.environ.get("REFERRALS_MAX_ATTACHMENT_BYTES", str(5 * 1024 * 1024)))
+
+# Governance (issue 5): gifts and hospitality below this value need not be declared;
+# declarations at or above it are published.
+GOVERNANCE_GIFTS_THRESHOLD_POUNDS = int(os.environ.get("GOVERNANCE_GIFTS_THRESHOLD_POUNDS", "25"))

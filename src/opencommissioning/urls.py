@@ -14,6 +14,9 @@ urlpatterns = [
     path("accounts/logout/", core_views.sign_out, name="logout"),
     path("api/", api.urls()),
     path("audit/", include("opencommissioning.audit.urls")),
+    path("governance/", include("opencommissioning.governance.urls")),
+    path("public/", include("opencommissioning.governance.public_urls")),  # registers, decisions
     path("public/", include("opencommissioning.public.urls")),
+    path("referrals/", include("opencommissioning.referrals.urls")),
     path("", include("opencommissioning.core.urls")),
 ]

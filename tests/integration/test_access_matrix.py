@@ -14,6 +14,20 @@ from opencommissioning.core.roles import Role
 EVERYONE = frozenset({None, *Role.values})  # None is the public (no sign-in)
 SIGNED_IN = frozenset(Role.values)
 AUDIT_READERS = frozenset({Role.AUDITOR, Role.COMMISSIONING_MANAGER})
+# Governance (issue 5): services further check committee membership (votes) and who is
+# secretary or chair (running a meeting). Detail pages are sampled with an id that does
+# not exist: allowed roles get 404 (the view ran), everyone else is refused first.
+DECLARERS = frozenset({Role.CLINICAL_COMMISSIONER, Role.COMMISSIONING_MANAGER, Role.SENATE_MEMBER,
+                       Role.HWB_MEMBER, Role.PATIENT_REPRESENTATIVE})
+MEETING_RUNNERS = frozenset({Role.CLINICAL_COMMISSIONER, Role.COMMISSIONING_MANAGER})
+GOVERNANCE_MANAGERS = frozenset({Role.COMMISSIONING_MANAGER})
+DECLARATION_STATUS_READERS = frozenset({Role.COMMISSIONING_MANAGER, Role.AUDITOR})
+MISSING = 999999
+# Referrals (issue 6): each referral is further scoped per practice/commissioner/provider.
+REFERRAL_VIEWERS = frozenset({Role.REFERRER, Role.REFERRAL_REVIEWER, Role.PROVIDER})
+REFERRAL_FIGURES = frozenset({Role.REFERRER, Role.REFERRAL_REVIEWER, Role.CLINICAL_COMMISSIONER, Role.COMMISSIONING_MANAGER, Role.AUDITOR})
+NOBODY = frozenset()  # the FHIR API takes practice tokens, never a session
+_REF = "/referrals/00000000-0000-4000-8000-000000000000"
 
 # route -> (who may, method, sample path, status when allowed). The status may be a pair:
 # (for the public, for someone signed in).
@@ -32,6 +46,67 @@ MATRIX: dict[str, tuple[frozenset, str, str, int | tuple[int, int]]] = {
     "organisations/": (SIGNED_IN, "get", "/organisations/", 200),
     "organisations/<str:ods_code>/": (SIGNED_IN, "get", "/organisations/02A/", 200),
     "components/": (SIGNED_IN, "get", "/components/", 200),
+    # Governance (issue 5)
+    "governance/": (SIGNED_IN, "get", "/governance/", 200),
+    "governance/interests/": (SIGNED_IN, "get", "/governance/interests/", 200),
+    "governance/interests/new/": (DECLARERS, "get", "/governance/interests/new/", 200),
+    "governance/interests/return/": (DECLARERS, "get", "/governance/interests/return/", 200),
+    "governance/interests/<int:pk>/end/": (DECLARERS, "get", f"/governance/interests/{MISSING}/end/", 404),
+    "governance/gifts-hospitality/": (SIGNED_IN, "get", "/governance/gifts-hospitality/", 200),
+    "governance/gifts-hospitality/new/": (DECLARERS, "get", "/governance/gifts-hospitality/new/", 200),
+    "governance/overdue/": (DECLARATION_STATUS_READERS, "get", "/governance/overdue/", 200),
+    "governance/committees/": (SIGNED_IN, "get", "/governance/committees/", 200),
+    "governance/committees/new/": (GOVERNANCE_MANAGERS, "get", "/governance/committees/new/", 200),
+    "governance/committees/<int:pk>/": (SIGNED_IN, "get", f"/governance/committees/{MISSING}/", 404),
+    "governance/committees/<int:pk>/members/": (MEETING_RUNNERS, "post", f"/governance/committees/{MISSING}/members/", 404),
+    "governance/meetings/new/": (MEETING_RUNNERS, "get", "/governance/meetings/new/", 200),
+    "governance/meetings/<int:pk>/": (SIGNED_IN, "get", f"/governance/meetings/{MISSING}/", 404),
+    "governance/meetings/<int:pk>/attendance/": (MEETING_RUNNERS, "post", f"/governance/meetings/{MISSING}/attendance/", 404),
+    "governance/meetings/<int:pk>/items/new/": (MEETING_RUNNERS, "get", f"/governance/meetings/{MISSING}/items/new/", 404),
+    "governance/meetings/<int:pk>/close/": (MEETING_RUNNERS, "post", f"/governance/meetings/{MISSING}/close/", 404),
+    "governance/items/<int:pk>/": (SIGNED_IN, "get", f"/governance/items/{MISSING}/", 404),
+    "governance/items/<int:pk>/evidence/": (MEETING_RUNNERS, "get", f"/governance/items/{MISSING}/evidence/", 404),
+    "governance/items/<int:pk>/screen/": (MEETING_RUNNERS, "post", f"/governance/items/{MISSING}/screen/", 404),
+    "governance/items/<int:pk>/declare/": (DECLARERS, "post", f"/governance/items/{MISSING}/declare/", 404),
+    "governance/items/<int:pk>/vote/": (DECLARERS, "post", f"/governance/items/{MISSING}/vote/", 404),
+    "governance/items/<int:pk>/decide/": (MEETING_RUNNERS, "post", f"/governance/items/{MISSING}/decide/", 404),
+    "governance/conflicts/<int:pk>/manage/": (MEETING_RUNNERS, "post", f"/governance/conflicts/{MISSING}/manage/", 404),
+    "governance/breaches/": (SIGNED_IN, "get", "/governance/breaches/", 200),
+    "governance/breaches/new/": (GOVERNANCE_MANAGERS, "get", "/governance/breaches/new/", 200),
+    "governance/breaches/<int:pk>/": (SIGNED_IN, "get", f"/governance/breaches/{MISSING}/", 404),
+    "governance/breaches/<int:pk>/investigate/": (GOVERNANCE_MANAGERS, "post", f"/governance/breaches/{MISSING}/investigate/", 404),
+    "governance/breaches/<int:pk>/close/": (GOVERNANCE_MANAGERS, "post", f"/governance/breaches/{MISSING}/close/", 404),
+    "governance/accountability/": (SIGNED_IN, "get", "/governance/accountability/", 200),
+    "governance/accountability/new/": (GOVERNANCE_MANAGERS, "get", "/governance/accountability/new/", 200),
+    "governance/people/<int:pk>/": (SIGNED_IN, "get", f"/governance/people/{MISSING}/", 404),
+    "public/decisions/<int:pk>/": (EVERYONE, "get", f"/public/decisions/{MISSING}/", 404),
+    **{
+        f"public/registers/{register}{suffix}": (EVERYONE, "get", f"/public/registers/{register}{suffix}", 200)
+        for register in ("interests", "gifts-hospitality", "decisions", "breaches")
+        for suffix in ("/", ".csv", ".json")
+    },
+    "api/fhir/ServiceRequest": (NOBODY, "get", "/api/fhir/ServiceRequest", 401),
+    "api/fhir/ServiceRequest/<referral_id>": (NOBODY, "get", "/api/fhir/ServiceRequest/x", 401),
+    "referrals/": (REFERRAL_VIEWERS, "get", "/referrals/", 200),
+    "referrals/new/": (frozenset({Role.REFERRER}), "get", "/referrals/new/", 200),
+    "referrals/worklist/": (frozenset({Role.REFERRAL_REVIEWER}), "get", "/referrals/worklist/", 200),
+    "referrals/worklist/claim-next/": (frozenset({Role.REFERRAL_REVIEWER}), "post", "/referrals/worklist/claim-next/", 302),
+    "referrals/tariffs/": (frozenset({Role.COMMISSIONING_MANAGER}), "get", "/referrals/tariffs/", 200),
+    "referrals/tariffs/scheme/": (frozenset({Role.COMMISSIONING_MANAGER}), "post", "/referrals/tariffs/scheme/", 400),
+    "referrals/statements/": (REFERRAL_FIGURES, "get", "/referrals/statements/", 200),
+    "referrals/statements/<str:ods_code>/<str:month>/": (REFERRAL_FIGURES, "get", "/referrals/statements/P91001/2026-01/", 200),
+    "referrals/statements/<str:ods_code>/<str:month>.csv": (REFERRAL_FIGURES, "get", "/referrals/statements/P91001/2026-01.csv", 200),
+    "referrals/commissioning/": (REFERRAL_FIGURES, "get", "/referrals/commissioning/", 200),
+    "referrals/commissioning/referrals/": (REFERRAL_FIGURES, "get", "/referrals/commissioning/referrals/", 200),
+    "referrals/<uuid:public_id>/": (REFERRAL_VIEWERS, "get", f"{_REF}/", 404),  # scoped: not theirs -> 404
+    "referrals/<uuid:public_id>/claim/": (frozenset({Role.REFERRAL_REVIEWER}), "post", f"{_REF}/claim/", 404),
+    "referrals/<uuid:public_id>/release/": (frozenset({Role.REFERRAL_REVIEWER}), "post", f"{_REF}/release/", 404),
+    "referrals/<uuid:public_id>/route/": (frozenset({Role.REFERRAL_REVIEWER}), "get", f"{_REF}/route/", 404),
+    "referrals/<uuid:public_id>/advise/": (frozenset({Role.REFERRAL_REVIEWER}), "get", f"{_REF}/advise/", 404),
+    "referrals/<uuid:public_id>/return/": (frozenset({Role.REFERRAL_REVIEWER}), "get", f"{_REF}/return/", 404),
+    "referrals/<uuid:public_id>/reply/": (frozenset({Role.REFERRER}), "post", f"{_REF}/reply/", 404),
+    "referrals/<uuid:public_id>/convert/": (frozenset({Role.REFERRER}), "post", f"{_REF}/convert/", 404),
+    "referrals/<uuid:public_id>/close/": (frozenset({Role.REFERRER}), "post", f"{_REF}/close/", 404),
 }
 
 

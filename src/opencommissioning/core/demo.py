@@ -187,6 +187,7 @@ def load_demo(
 
         passwords = _demo_passwords()
         credentials = []
+        users: dict[str, User] = {}
         for person in DEMO_PEOPLE:
             user = User.objects.filter(username=person.username).first()
             if user is None:
@@ -201,4 +202,16 @@ def load_demo(
             if not Membership.objects.filter(user=user, organisation=organisation, role=person.role, ended_on__isnull=True).exists():
                 services.add_membership(by=None, user=user, organisation=organisation, role=person.role, started_on=STARTED_ON)
             credentials.append((person, passwords[person.username]))
+            users[person.username] = user
+
+        from opencommissioning.governance.demo import load_governance_demo
+
+        notes.append(load_governance_demo(commissioner=commissioner, provider=provider, people=users))
+    # Referrals (issue 6): tokens, services, tariff and a month of referrals; idempotent.
+    from opencommissioning.referrals.demo import load_referrals_demo
+
+    notes += load_referrals_demo(
+        commissioner=commissioner, provider=provider,
+        reviewer=User.objects.get(username="reviewer"), referrer=User.objects.get(username="referrer"),
+    )
     return DemoResult(commissioner=commissioner, synthetic=synthetic, credentials=credentials, notes=notes)

@@ -17,6 +17,9 @@ class NavItem:
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Home", "core:home", SIGNED_IN),
     NavItem("Organisations", "core:organisation_list", Perm.VIEW_ORGANISATIONS),
+    NavItem("Referrals", "referrals:list", Perm.VIEW_REFERRALS),
+    NavItem("Referral figures", "referrals:commissioning", Perm.VIEW_REFERRAL_STATISTICS),
+    NavItem("Governance", "governance:index", Perm.VIEW_GOVERNANCE),
     NavItem("Audit trail", "audit:event_list", Perm.VIEW_AUDIT_TRAIL),
     NavItem("Components", "core:components", Perm.VIEW_COMPONENTS),
     NavItem("Public portal", "public:index", PUBLIC),

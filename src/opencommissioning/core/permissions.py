@@ -29,6 +29,21 @@ class Perm:
     VIEW_COMPONENTS = "components.view"
     VIEW_AUDIT_TRAIL = "audit.view"
     VIEW_PATIENT_IDENTIFIERS = "patients.view_identifiers"
+    # Referrals (issue 6); each referral is further scoped in referrals/queries.py.
+    VIEW_REFERRALS = "referrals.view"
+    SUBMIT_REFERRALS = "referrals.submit"
+    TRIAGE_REFERRALS = "referrals.triage"
+    VIEW_REFERRAL_STATISTICS = "referrals.view_statistics"
+    MANAGE_TARIFF = "referrals.manage_tariff"
+    VIEW_PAYMENT_STATEMENTS = "referrals.view_payment_statements"
+    # Governance (issue 5); committee membership is further checked in governance/services.py.
+    VIEW_GOVERNANCE = "governance.view"
+    DECLARE_INTERESTS = "governance.declare_interests"
+    VOTE = "governance.vote"
+    RUN_MEETINGS = "governance.run_meetings"
+    MANAGE_COMMITTEES = "governance.manage_committees"
+    MANAGE_BREACHES = "governance.manage_breaches"
+    VIEW_DECLARATION_STATUS = "governance.view_declaration_status"
 
 
 ALL_PERMISSIONS = frozenset(
@@ -48,6 +63,33 @@ ROLE_PERMISSIONS[Role.COMMISSIONING_MANAGER] = ROLE_PERMISSIONS[Role.COMMISSIONI
 # further to the referring practice and the receiving provider).
 for _role in (Role.REFERRER, Role.REFERRAL_REVIEWER, Role.PROVIDER):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.VIEW_PATIENT_IDENTIFIERS}
+
+# Referrals (issue 6).
+_REFERRAL_GRANTS: dict[str, set[str]] = {
+    Role.REFERRER: {Perm.VIEW_REFERRALS, Perm.SUBMIT_REFERRALS, Perm.VIEW_REFERRAL_STATISTICS, Perm.VIEW_PAYMENT_STATEMENTS},
+    Role.REFERRAL_REVIEWER: {Perm.VIEW_REFERRALS, Perm.TRIAGE_REFERRALS, Perm.VIEW_REFERRAL_STATISTICS, Perm.VIEW_PAYMENT_STATEMENTS},
+    Role.PROVIDER: {Perm.VIEW_REFERRALS},
+    Role.CLINICAL_COMMISSIONER: {Perm.VIEW_REFERRAL_STATISTICS, Perm.VIEW_PAYMENT_STATEMENTS},
+    Role.COMMISSIONING_MANAGER: {Perm.VIEW_REFERRAL_STATISTICS, Perm.VIEW_PAYMENT_STATEMENTS, Perm.MANAGE_TARIFF},
+    Role.AUDITOR: {Perm.VIEW_REFERRAL_STATISTICS, Perm.VIEW_PAYMENT_STATEMENTS},
+}
+for _role, _granted in _REFERRAL_GRANTS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
+
+# Governance (issue 5). Everyone signed in reads it; those who take part in decisions
+# declare and vote (services check committee membership, not just the role); the
+# commissioning manager acts as secretary, and a chair runs their own committee's meetings.
+_DECIDERS = (Role.CLINICAL_COMMISSIONER, Role.COMMISSIONING_MANAGER, Role.SENATE_MEMBER, Role.HWB_MEMBER,
+             Role.PATIENT_REPRESENTATIVE)
+for _role in _EVERY_ROLE:
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.VIEW_GOVERNANCE}
+for _role in _DECIDERS:
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.DECLARE_INTERESTS, Perm.VOTE}
+ROLE_PERMISSIONS[Role.CLINICAL_COMMISSIONER] = ROLE_PERMISSIONS[Role.CLINICAL_COMMISSIONER] | {Perm.RUN_MEETINGS}
+ROLE_PERMISSIONS[Role.COMMISSIONING_MANAGER] = ROLE_PERMISSIONS[Role.COMMISSIONING_MANAGER] | {
+    Perm.RUN_MEETINGS, Perm.MANAGE_COMMITTEES, Perm.MANAGE_BREACHES, Perm.VIEW_DECLARATION_STATUS
+}
+ROLE_PERMISSIONS[Role.AUDITOR] = ROLE_PERMISSIONS[Role.AUDITOR] | {Perm.VIEW_DECLARATION_STATUS}
 
 for _role, _perms in ROLE_PERMISSIONS.items():
     unknown = _perms - ALL_PERMISSIONS

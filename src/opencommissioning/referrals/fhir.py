@@ -1,0 +1,374 @@
+"""Read a FHIR R4 ServiceRequest (alone, or in a message Bundle) into plain values.
+
+Structure is checked by ``fhir.resources`` (its R4B package reads R4 payloads); it does
+not check code values, so status, intent and priority are checked here, as is the NHS
+number's check digit. Every fault is collected and reported at once as an
+:class:`Issue` naming the element (a FHIRPath-like expression), never just the first.
+
+No database here: the service resolves the specialty and the practice.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import nhs_number
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.servicerequest import ServiceRequest
+from pydantic import ValidationError
+
+NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
+ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
+UBRN_SYSTEM = "https://fhir.nhs.uk/Id/UBRN"
+ERS_SPECIALTY_SYSTEM = "https://fhir.nhs.uk/CodeSystem/eRS-Specialty"
+TREATMENT_FUNCTION_SYSTEM = "https://fhir.nhs.uk/CodeSystem/NHSDataModelAndDictionary-treatment-function"
+ADVICE_CODE = "advice-and-guidance"
+
+REQUEST_STATUS = {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}
+REQUEST_INTENT = {"proposal", "plan", "directive", "order", "original-order", "reflex-order", "filler-order", "instance-order", "option"}
+ACCEPTED_INTENT = {"proposal", "plan", "directive", "order", "original-order"}
+REQUEST_PRIORITY = {"routine", "urgent", "asap", "stat"}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One OperationOutcome issue: ``code`` is a FHIR issue-type code."""
+
+    expression: str
+    diagnostics: str
+    code: str = "invalid"
+
+    def as_fhir(self) -> dict[str, Any]:
+        issue: dict[str, Any] = {"severity": "error", "code": self.code, "diagnostics": self.diagnostics}
+        if self.expression:
+            issue["expression"] = [self.expression]
+        return issue
+
+
+class IntakeRejected(Exception):
+    """The request is refused; nothing was stored. ``status`` is the HTTP status."""
+
+    def __init__(self, issues: list[Issue], status: int = 422, identifier: tuple[str, str] | None = None):
+        self.issues = issues
+        self.status = status
+        self.identifier = identifier  # when the request named one: a retry of a known referral
+        super().__init__("; ".join(f"{i.expression}: {i.diagnostics}" for i in issues))
+
+
+def operation_outcome(issues: list[Issue]) -> dict[str, Any]:
+    return {"resourceType": "OperationOutcome", "issue": [i.as_fhir() for i in issues]}
+
+
+@dataclass
+class ParsedReferral:
+    identifier_system: str
+    identifier_value: str
+    nhs_number: str
+    requested: str  # "referral" or "advice"
+    priority: str
+    specialty_codings: list[tuple[str, str]]
+    specialty_path: str
+    reason_codes: list[dict[str, str]]
+    reason_text: str
+    notes: str
+    authored_on: datetime.datetime | None
+    requester_ods: str | None
+    requester_path: str
+    attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
+
+
+def _loc(prefix: str, loc: tuple[Any, ...]) -> str:
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in {"root", "__root__"}:
+            continue
+        else:
+            path += f".{part}"
+    return path
+
+
+def _structure_issues(model: type[Any], data: dict[str, Any], prefix: str) -> list[Issue]:
+    try:
+        model.model_validate(data)
+    except ValidationError as error:
+        issues = []
+        for err in error.errors():
+            loc = tuple(err.get("loc", ()))
+            where = _loc(prefix, loc)
+            if prefix == "Bundle" and len(loc) >= 3 and loc[0] == "entry" and isinstance(loc[1], int):
+                try:
+                    kind = data["entry"][loc[1]]["resource"]["resourceType"]
+                    where = f"{where} ({kind})"
+                except (KeyError, IndexError, TypeError):
+                    pass
+            message = str(err.get("msg", "is not valid"))
+            code = "required" if "missing" in str(err.get("type", "")) else ("structure" if "extra" in str(err.get("type", "")) else "invalid")
+            if err.get("type") == "extra_forbidden":
+                message = "is not an element of this resource in FHIR R4"
+            issues.append(Issue(where, f"{where}: {message}", code))
+        return issues
+    return []
+
+
+def _codings(concept: Any) -> list[dict[str, Any]]:
+    if not isinstance(concept, dict):
+        return []
+    codings = concept.get("coding")
+    return [c for c in codings if isinstance(c, dict)] if isinstance(codings, list) else []
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+class _Resolver:
+    """Finds what a reference points to: a contained resource or a Bundle entry."""
+
+    def __init__(self, resource: dict[str, Any], bundle: dict[str, Any] | None, prefix: str):
+        self.contained = {f"#{r.get('id')}": (r, f"{prefix}.contained[{i}]") for i, r in enumerate(_list(resource.get("contained"))) if isinstance(r, dict)}
+        self.entries: dict[str, tuple[dict[str, Any], str]] = {}
+        if bundle is not None:
+            for i, entry in enumerate(_list(bundle.get("entry"))):
+                if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
+                    continue
+                res = entry["resource"]
+                path = f"Bundle.entry[{i}].resource"
+                if isinstance(entry.get("fullUrl"), str):
+                    self.entries[entry["fullUrl"]] = (res, path)
+                if res.get("id"):
+                    self.entries[f"{res.get('resourceType')}/{res.get('id')}"] = (res, path)
+
+    def resolve(self, reference: Any) -> tuple[dict[str, Any], str] | None:
+        if not isinstance(reference, dict) or not isinstance(reference.get("reference"), str):
+            return None
+        ref = reference["reference"]
+        return self.contained.get(ref) or self.entries.get(ref)
+
+    def all_resources(self) -> list[tuple[dict[str, Any], str]]:
+        return list(self.contained.values()) + list(self.entries.values())
+
+
+def _ods_of(reference: Any, resolver: _Resolver, depth: int = 0) -> str | None:
+    if not isinstance(reference, dict) or depth > 3:
+        return None
+    identifier = reference.get("identifier")
+    if isinstance(identifier, dict) and identifier.get("system") == ODS_SYSTEM and identifier.get("value"):
+        return str(identifier["value"]).strip().upper()
+    found = resolver.resolve(reference)
+    if found is None:
+        return None
+    resource, _ = found
+    if resource.get("resourceType") == "Organization":
+        for ident in _list(resource.get("identifier")):
+            if isinstance(ident, dict) and ident.get("system") == ODS_SYSTEM and ident.get("value"):
+                return str(ident["value"]).strip().upper()
+        return None
+    if resource.get("resourceType") == "PractitionerRole":
+        return _ods_of(resource.get("organization"), resolver, depth + 1)
+    return None
+
+
+def _nhs_number(sr: dict[str, Any], prefix: str, resolver: _Resolver, issues: list[Issue]) -> str:
+    subject = sr.get("subject")
+    candidates: list[tuple[Any, str]] = []
+    if isinstance(subject, dict):
+        ident = subject.get("identifier")
+        if isinstance(ident, dict) and ident.get("system") == NHS_NUMBER_SYSTEM:
+            candidates.append((ident.get("value"), f"{prefix}.subject.identifier.value"))
+        found = resolver.resolve(subject)
+        if found is not None and found[0].get("resourceType") == "Patient":
+            patient, path = found
+            for i, pid in enumerate(_list(patient.get("identifier"))):
+                if isinstance(pid, dict) and pid.get("system") == NHS_NUMBER_SYSTEM:
+                    candidates.append((pid.get("value"), f"{path}.identifier[{i}].value"))
+    if not candidates:
+        issues.append(Issue(
+            f"{prefix}.subject",
+            f"{prefix}.subject: identify the patient by NHS number (subject.identifier with system "
+            f"{NHS_NUMBER_SYSTEM}, or a Patient resource in the Bundle that has one)",
+            "required",
+        ))
+        return ""
+    value, path = candidates[0]
+    digits = "".join(str(value or "").split())
+    if not (len(digits) == 10 and digits.isdigit() and nhs_number.is_valid(digits)):
+        # Never echo the number back: it is a patient identifier.
+        issues.append(Issue(path, f"{path}: the NHS number is not valid (it must be 10 digits and pass the check digit)", "value"))
+        return ""
+    return digits
+
+
+def _attachments(resolver: _Resolver, max_bytes: int, issues: list[Issue]) -> list[tuple[str, str, bytes]]:
+    found: list[tuple[str, str, bytes]] = []
+    for resource, path in resolver.all_resources():
+        if resource.get("resourceType") != "DocumentReference":
+            continue
+        for i, content in enumerate(_list(resource.get("content"))):
+            attachment = content.get("attachment") if isinstance(content, dict) else None
+            if not isinstance(attachment, dict) or not isinstance(attachment.get("data"), str):
+                continue
+            where = f"{path}.content[{i}].attachment.data"
+            encoded = attachment["data"]
+            if len(encoded) * 3 // 4 > max_bytes + 3:
+                issues.append(Issue(where, f"{where}: the attachment is larger than the {max_bytes // (1024 * 1024)} MB allowed", "too-costly"))
+                continue
+            try:
+                data = base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError):
+                issues.append(Issue(where, f"{where}: the attachment data is not valid base64", "invalid"))
+                continue
+            if len(data) > max_bytes:
+                issues.append(Issue(where, f"{where}: the attachment is larger than the {max_bytes // (1024 * 1024)} MB allowed", "too-costly"))
+                continue
+            found.append((str(attachment.get("title") or "")[:200], str(attachment.get("contentType") or "application/octet-stream")[:100], data))
+    return found
+
+
+def parse(body: bytes, *, max_attachment_bytes: int) -> ParsedReferral:
+    """Read a request body; raise :class:`IntakeRejected` naming every fault."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise IntakeRejected([Issue("", f"the body is not JSON: {error}", "structure")], 400) from None
+    if not isinstance(document, dict):
+        raise IntakeRejected([Issue("", "the body must be a FHIR resource (a JSON object)", "structure")], 400)
+    kind = document.get("resourceType")
+    issues: list[Issue] = []
+    bundle: dict[str, Any] | None = None
+    if kind == "ServiceRequest":
+        sr, prefix = document, "ServiceRequest"
+        issues += _structure_issues(ServiceRequest, document, prefix)
+    elif kind == "Bundle":
+        bundle = document
+        issues += _structure_issues(Bundle, document, "Bundle")
+        requests = [
+            (e["resource"], f"Bundle.entry[{i}].resource")
+            for i, e in enumerate(_list(document.get("entry")))
+            if isinstance(e, dict) and isinstance(e.get("resource"), dict) and e["resource"].get("resourceType") == "ServiceRequest"
+        ]
+        if len(requests) != 1:
+            issues.append(Issue("Bundle.entry", f"Bundle.entry: the Bundle must carry exactly one ServiceRequest (it has {len(requests)})", "invalid"))
+            raise IntakeRejected(issues, 400 if issues[:-1] else 422)
+        sr, prefix = requests[0]
+    else:
+        raise IntakeRejected([Issue("resourceType", f"resourceType: expected ServiceRequest (or a Bundle carrying one), not {kind!r}", "not-supported")], 400)
+    structural = bool(issues)
+    resolver = _Resolver(sr, bundle, prefix)
+
+    identifier_system = identifier_value = ""
+    identifiers = [i for i in _list(sr.get("identifier")) if isinstance(i, dict) and i.get("system") and i.get("value")]
+    if identifiers:
+        chosen = next((i for i in identifiers if i.get("system") == UBRN_SYSTEM), identifiers[0])
+        identifier_system, identifier_value = str(chosen["system"])[:200], str(chosen["value"])[:200]
+    else:
+        issues.append(Issue(f"{prefix}.identifier", f"{prefix}.identifier: give the request an identifier (system and value), so that a retry returns the same referral", "required"))
+
+    status = sr.get("status")
+    if status not in REQUEST_STATUS:
+        issues.append(Issue(f"{prefix}.status", f"{prefix}.status: {status!r} is not a FHIR request status", "code-invalid"))
+    elif status != "active":
+        issues.append(Issue(f"{prefix}.status", f"{prefix}.status: a new referral must be 'active', not {status!r}", "business-rule"))
+    intent = sr.get("intent")
+    if intent not in REQUEST_INTENT:
+        issues.append(Issue(f"{prefix}.intent", f"{prefix}.intent: {intent!r} is not a FHIR request intent", "code-invalid"))
+    elif intent not in ACCEPTED_INTENT:
+        issues.append(Issue(f"{prefix}.intent", f"{prefix}.intent: a referral's intent must be one of {', '.join(sorted(ACCEPTED_INTENT))}", "business-rule"))
+    priority = sr.get("priority", "routine")
+    if priority not in REQUEST_PRIORITY:
+        issues.append(Issue(f"{prefix}.priority", f"{prefix}.priority: {priority!r} is not a FHIR request priority (routine, urgent, asap or stat)", "code-invalid"))
+
+    nhs = _nhs_number(sr, prefix, resolver, issues)
+    attachments = _attachments(resolver, max_attachment_bytes, issues)
+
+    requested = "referral"
+    if any(c.get("code") == ADVICE_CODE for c in _codings(sr.get("code"))):
+        requested = "advice"
+    specialty_codings = [
+        (str(c.get("system", "")), str(c.get("code", ""))) for c in _codings(sr.get("performerType")) if c.get("code")
+    ]
+    reason_codes = []
+    texts = []
+    for concept in _list(sr.get("reasonCode")):
+        for c in _codings(concept):
+            reason_codes.append({k: str(c[k])[:200] for k in ("system", "code", "display") if c.get(k)})
+        if isinstance(concept, dict) and concept.get("text"):
+            texts.append(str(concept["text"]))
+    notes = "\n\n".join(str(n.get("text")) for n in _list(sr.get("note")) if isinstance(n, dict) and n.get("text"))
+    authored_on = None
+    if isinstance(sr.get("authoredOn"), str):
+        try:
+            authored_on = datetime.datetime.fromisoformat(sr["authoredOn"].replace("Z", "+00:00"))
+            if authored_on.tzinfo is None:
+                authored_on = None
+        except ValueError:
+            authored_on = None
+
+    if issues:
+        if structural:
+            code = 400
+        elif any(i.code == "too-costly" for i in issues):
+            code = 413
+        else:
+            code = 422
+        raise IntakeRejected(issues, code, (identifier_system, identifier_value) if identifier_value else None)
+    return ParsedReferral(
+        identifier_system=identifier_system,
+        identifier_value=identifier_value,
+        nhs_number=nhs,
+        requested=requested,
+        priority=str(priority),
+        specialty_codings=specialty_codings,
+        specialty_path=f"{prefix}.performerType",
+        reason_codes=reason_codes,
+        reason_text="\n".join(texts),
+        notes=notes,
+        authored_on=authored_on,
+        requester_ods=_ods_of(sr.get("requester"), resolver),
+        requester_path=f"{prefix}.requester",
+        attachments=attachments,
+    )
+
+
+def to_fhir(referral: Any, *, base_url: str = "") -> dict[str, Any]:
+    """The referral as a ServiceRequest showing its current state (for GET)."""
+    resource: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "id": str(referral.public_id),
+        "meta": {"versionId": str(referral.version), "lastUpdated": referral.updated_at.isoformat()},
+        "extension": [
+            {
+                "url": "https://opencommissioning.org.uk/fhir/StructureDefinition/triage-state",
+                "valueCode": referral.status,
+            }
+        ],
+        "identifier": [
+            {"system": referral.identifier_system, "value": referral.identifier_value},
+            {"system": "https://opencommissioning.org.uk/Id/referral", "value": referral.reference},
+        ],
+        "status": referral.fhir_status,
+        "intent": "order",
+        "priority": referral.priority,
+        "subject": {"identifier": {"system": NHS_NUMBER_SYSTEM, "value": referral.nhs_number}},
+        "requester": {"identifier": {"system": ODS_SYSTEM, "value": referral.practice.ods_code}},
+        "authoredOn": (referral.authored_on or referral.received_at).isoformat(),
+    }
+    if referral.requested == "advice":
+        resource["code"] = {"coding": [{"system": "https://fhir.nhs.uk/CodeSystem/servicerequest-code", "code": ADVICE_CODE}]}
+    if referral.specialty_id:
+        specialty = referral.specialty
+        resource["performerType"] = {
+            "coding": [{"system": TREATMENT_FUNCTION_SYSTEM, "code": specialty.code, "display": specialty.name}]
+        }
+    if referral.routed_service_id:
+        provider = referral.routed_service.provider
+        resource["performer"] = [{"identifier": {"system": ODS_SYSTEM, "value": provider.ods_code}, "display": provider.name}]
+    if referral.status == "returned":
+        resource["note"] = [{"text": f"Returned to the referrer: {referral.return_reason}"}]
+    return resource

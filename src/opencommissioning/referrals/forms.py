@@ -1,0 +1,48 @@
+"""Form fields and their messages; the rules live in services."""
+
+from __future__ import annotations
+
+from django import forms
+
+from .models import FeeBasis, Priority, ProviderService, Requested, Specialty
+
+
+class ReferralForm(forms.Form):
+    nhs_number = forms.CharField(label="NHS number", max_length=12, error_messages={"required": "Enter the patient's NHS number"})
+    requested = forms.ChoiceField(label="What do you need?", choices=Requested.choices, initial=Requested.ADVICE, widget=forms.RadioSelect)
+    specialty = forms.ModelChoiceField(label="Specialty", queryset=Specialty.objects.all(), required=False, empty_label="Not sure (triage will decide)")
+    priority = forms.ChoiceField(label="Priority", choices=Priority.choices, initial=Priority.ROUTINE)
+    reason_text = forms.CharField(label="Reason for referral", widget=forms.Textarea(attrs={"rows": 4}), error_messages={"required": "Enter the reason for the referral"})
+    notes = forms.CharField(label="Supporting notes (optional)", widget=forms.Textarea(attrs={"rows": 4}), required=False)
+
+
+class AdviceForm(forms.Form):
+    advice = forms.CharField(label="Advice for the referrer", widget=forms.Textarea(attrs={"rows": 6}), error_messages={"required": "Enter the advice for the referrer"})
+    specialty = forms.ModelChoiceField(label="Specialty the advice is given in", queryset=Specialty.objects.all(), required=False)
+
+
+class ReturnForm(forms.Form):
+    reasons = forms.CharField(label="Reasons for returning the referral", widget=forms.Textarea(attrs={"rows": 4}), error_messages={"required": "Enter the reasons for returning the referral"})
+
+
+class RouteForm(forms.Form):
+    service = forms.ModelChoiceField(label="Provider service", queryset=ProviderService.objects.filter(active=True), widget=forms.RadioSelect, error_messages={"required": "Choose the provider service to route the referral to"})
+
+
+class ReplyForm(forms.Form):
+    reply = forms.CharField(label="Your reply", widget=forms.Textarea(attrs={"rows": 4}), error_messages={"required": "Enter your reply to the advice"})
+
+
+class TariffImportForm(forms.Form):
+    name = forms.CharField(label="Tariff name", max_length=200)
+    valid_from = forms.DateField(label="In force from (YYYY-MM-DD)")
+    prices = forms.FileField(label="Prices CSV (treatment_function_code, first_attendance, follow_up)")
+    market_forces = forms.FileField(label="Market forces factors CSV (provider_ods_code, market_forces_factor)")
+
+
+class SchemeForm(forms.Form):
+    valid_from = forms.DateField(label="In force from (YYYY-MM-DD)")
+    basis = forms.ChoiceField(label="How advice is paid", choices=FeeBasis.choices, widget=forms.RadioSelect)
+    fixed_fee = forms.DecimalField(label="Fixed fee per episode (£)", required=False, max_digits=10, decimal_places=2)
+    percentage = forms.DecimalField(label="Percentage of the first attendance tariff price", required=False, max_digits=5, decimal_places=2)
+    cap_per_practice_per_month = forms.DecimalField(label="Cap per practice per month (£)", max_digits=12, decimal_places=2)

@@ -1,0 +1,224 @@
+"""Reads that more than one place needs: who may see which referral, the worklist,
+tariff look-ups and payment statements.
+
+Scoping (the privacy rule): a referral, with its NHS number and clinical details, is
+visible to the referring practice's referrers, to the referral reviewers of that
+practice's commissioner, and to the provider it was routed to. Nobody else.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from opencommissioning.core.models import Organisation
+from opencommissioning.core.permissions import Perm, has_permission
+from opencommissioning.core.roles import Role
+
+from . import pricing
+from .models import (
+    PRIORITY_ORDER,
+    AdviceEpisode,
+    AdvicePaymentScheme,
+    MarketForcesFactor,
+    PracticeToken,
+    ProviderService,
+    Referral,
+    Status,
+    Tariff,
+    TariffPrice,
+)
+
+
+def organisations_where(user: Any, role: str) -> list[int]:
+    """Organisations in which ``user`` holds ``role`` today."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    today = timezone.localdate()
+    return list(
+        user.memberships.filter(role=role, started_on__lte=today)
+        .exclude(ended_on__lt=today)
+        .values_list("organisation_id", flat=True)
+    )
+
+
+def referral_scope(user: Any) -> Q:
+    """The referrals ``user`` may see with identifiers, as a filter (nothing: ``pk__in=[]``)."""
+    if not has_permission(user, Perm.VIEW_PATIENT_IDENTIFIERS):
+        return Q(pk__in=[])
+    scope = Q(pk__in=[])
+    practices = organisations_where(user, Role.REFERRER)
+    if practices:
+        scope |= Q(practice_id__in=practices)
+    commissioners = organisations_where(user, Role.REFERRAL_REVIEWER)
+    if commissioners:
+        scope |= Q(practice__parent_id__in=commissioners)
+    providers = organisations_where(user, Role.PROVIDER)
+    if providers:
+        scope |= Q(routed_service__provider_id__in=providers)
+    return scope
+
+
+def visible_referrals(user: Any) -> QuerySet[Referral]:
+    return Referral.objects.filter(referral_scope(user)).select_related(
+        "practice", "specialty", "routed_service__provider", "claimed_by"
+    )
+
+
+def referral_for(user: Any, public_id: Any) -> Referral | None:
+    return visible_referrals(user).filter(public_id=public_id).first()
+
+
+def is_referrer_for(user: Any, referral: Referral) -> bool:
+    return referral.practice_id in organisations_where(user, Role.REFERRER)
+
+
+def is_reviewer_for(user: Any, referral: Referral) -> bool:
+    return referral.practice.parent_id in organisations_where(user, Role.REFERRAL_REVIEWER)
+
+
+def priority_rank() -> Case:
+    return Case(*(When(priority=p, then=Value(rank)) for p, rank in PRIORITY_ORDER.items()), default=Value(9), output_field=IntegerField())
+
+
+def reviewable(user: Any) -> QuerySet[Referral]:
+    commissioners = organisations_where(user, Role.REFERRAL_REVIEWER)
+    return Referral.objects.filter(practice__parent_id__in=commissioners)
+
+
+def worklist(user: Any, *, specialty: str = "", priority: str = "") -> QuerySet[Referral]:
+    """Referrals waiting for (or in) triage, most urgent and longest waiting first."""
+    qs = (
+        reviewable(user)
+        .filter(status__in=[Status.AWAITING_TRIAGE, Status.IN_TRIAGE])
+        .select_related("practice", "specialty", "claimed_by")
+        .annotate(rank=priority_rank())
+        .order_by("rank", "received_at", "pk")
+    )
+    if specialty == "none":
+        qs = qs.filter(specialty__isnull=True)
+    elif specialty:
+        qs = qs.filter(specialty__code=specialty)
+    if priority:
+        qs = qs.filter(priority=priority)
+    return qs
+
+
+def waiting_days(referral: Referral, now: datetime.datetime | None = None) -> int:
+    end = referral.first_decision_at or now or timezone.now()
+    return max((end - referral.received_at).days, 0)
+
+
+def authenticate_token(raw: str) -> PracticeToken | None:
+    if not raw:
+        return None
+    digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    return (
+        PracticeToken.objects.select_related("practice")
+        .filter(key_hash=digest, revoked_at__isnull=True, practice__close_date__isnull=True)
+        .first()
+    )
+
+
+# --- tariff and prices ------------------------------------------------------------------
+
+
+def tariff_in_force(on: datetime.date) -> Tariff | None:
+    return Tariff.objects.filter(valid_from__lte=on).order_by("-valid_from", "-imported_at").first()
+
+
+def scheme_in_force(on: datetime.date) -> AdvicePaymentScheme | None:
+    return AdvicePaymentScheme.objects.filter(valid_from__lte=on).order_by("-valid_from").first()
+
+
+@dataclass(frozen=True)
+class Price:
+    tariff: Tariff | None
+    first_attendance: Decimal | None
+    market_forces_factor: Decimal | None
+    expected: Decimal | None
+
+
+def price_for(service: ProviderService, on: datetime.date) -> Price:
+    tariff = tariff_in_force(on)
+    if tariff is None:
+        return Price(None, None, None, None)
+    row = TariffPrice.objects.filter(tariff=tariff, specialty_id=service.specialty_id).first()
+    mff = MarketForcesFactor.objects.filter(tariff=tariff, provider_id=service.provider_id).values_list("factor", flat=True).first()
+    if row is None:
+        return Price(tariff, None, mff, None)
+    return Price(tariff, row.first_attendance, mff, pricing.expected_price(row.first_attendance, mff))
+
+
+def services_with_prices(specialty_id: int | None, on: datetime.date) -> list[tuple[ProviderService, Price]]:
+    services = ProviderService.objects.filter(active=True).select_related("provider", "specialty")
+    if specialty_id:
+        services = services.order_by(Case(When(specialty_id=specialty_id, then=Value(0)), default=Value(1)), "specialty__name", "waiting_weeks")
+    return [(s, price_for(s, on)) for s in services]
+
+
+# --- payment statements -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    episode: AdviceEpisode
+    line: pricing.CappedLine
+
+
+@dataclass(frozen=True)
+class Statement:
+    practice: Organisation
+    period: datetime.date
+    scheme: AdvicePaymentScheme | None
+    cap: Decimal | None
+    lines: list[StatementLine]
+    total_fees: Decimal
+    total_paid: Decimal
+    total_cap_applied: Decimal
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def statement(practice: Organisation, period: datetime.date) -> Statement:
+    """Every advice episode for the practice's referrals given in the month, in the
+    order given, with the month's cap applied (the scheme in force on the 1st)."""
+    period = month_start(period)
+    episodes = list(
+        AdviceEpisode.objects.filter(practice=practice, period=period).select_related("referral", "specialty", "given_by", "scheme").order_by("given_at", "pk")
+    )
+    scheme = scheme_in_force(period) or (episodes[0].scheme if episodes else None)
+    cap = scheme.cap_per_practice_per_month if scheme else None
+    fees = [e.fee for e in episodes]
+    capped = pricing.apply_cap(fees, cap) if cap is not None else [pricing.CappedLine(f, f, Decimal("0.00"), Decimal(0)) for f in fees]
+    lines = [StatementLine(e, c) for e, c in zip(episodes, capped, strict=True)]
+    return Statement(
+        practice=practice,
+        period=period,
+        scheme=scheme,
+        cap=cap,
+        lines=lines,
+        total_fees=sum((c.fee for c in capped), Decimal("0.00")),
+        total_paid=sum((c.paid for c in capped), Decimal("0.00")),
+        total_cap_applied=sum((c.cap_applied for c in capped), Decimal("0.00")),
+    )
+
+
+def statement_practices(user: Any) -> QuerySet[Organisation]:
+    """Practices whose statements ``user`` may read: a referrer their own; commissioning
+    staff and auditors every practice of their commissioner."""
+    own = organisations_where(user, Role.REFERRER)
+    commissioners = [
+        org
+        for role in (Role.COMMISSIONING_MANAGER, Role.CLINICAL_COMMISSIONER, Role.AUDITOR, Role.REFERRAL_REVIEWER)
+        for org in organisations_where(user, role)
+    ]
+    return Organisation.objects.filter(Q(pk__in=own) | Q(parent_id__in=commissioners, kind="practice")).order_by("name")

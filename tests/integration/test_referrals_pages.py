@@ -1,0 +1,146 @@
+"""Each referral page for each role, and who sees NHS numbers and clinical details."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from opencommissioning.core.roles import Role
+from opencommissioning.referrals import services
+from opencommissioning.referrals.models import Referral, Tariff
+from tests.referrals_support import (
+    MFF_CSV,
+    VALID_NHS,
+    other_practice_token,
+    post_fhir,
+    service_request,
+    set_up_referrals,
+)
+
+pytestmark = pytest.mark.django_db
+SHOWN_NHS = "991 200 3888"
+
+
+@pytest.fixture
+def routed(practices, provider, people):
+    """A referral from practice 1: advice given, converted, routed to the provider."""
+    setup = set_up_referrals(practices, provider)
+    post_fhir(Client(), setup.raw_token, service_request("P-1"))
+    referral = Referral.objects.get()
+    reviewer = people[Role.REFERRAL_REVIEWER]
+    services.claim_referral(by=reviewer, referral=referral)
+    services.give_advice(by=reviewer, referral=referral, advice="ADVICE-MARKER: try emollients")
+    services.convert_to_referral(by=people[Role.REFERRER], referral=referral)
+    services.claim_referral(by=reviewer, referral=referral)
+    services.route_referral(by=reviewer, referral=referral, service=setup.dermatology)
+    referral.refresh_from_db()
+    return referral
+
+
+@pytest.mark.parametrize("role", [Role.REFERRER, Role.REFERRAL_REVIEWER, Role.PROVIDER])
+def test_the_referring_practice_reviewers_and_receiving_provider_see_the_details(routed, client_as, role):
+    page = client_as(role).get(f"/referrals/{routed.public_id}/").content.decode()
+    assert SHOWN_NHS in page and "CLINICAL-DETAIL-MARKER" in page and "ADVICE-MARKER" in page
+    assert "Status history" in page and "Converted to a referral" in page
+    listing = client_as(role).get("/referrals/").content.decode()
+    assert routed.reference in listing and SHOWN_NHS in listing
+
+
+@pytest.mark.parametrize("role", [Role.CLINICAL_COMMISSIONER, Role.COMMISSIONING_MANAGER, Role.AUDITOR, Role.PATIENT_REPRESENTATIVE])
+def test_nobody_else_sees_identifiers_anywhere(routed, client_as, role):
+    client = client_as(role)
+    assert client.get(f"/referrals/{routed.public_id}/").status_code == 403
+    month = f"{routed.received_at:%Y-%m}"
+    for url in ("/referrals/commissioning/", f"/referrals/commissioning/referrals/?month={month}",
+                f"/referrals/statements/P91001/{month}/", f"/referrals/statements/P91001/{month}.csv", "/audit/"):
+        response = client.get(url)
+        body = response.content.decode()
+        assert VALID_NHS not in body and SHOWN_NHS not in body, url
+        assert "CLINICAL-DETAIL-MARKER" not in body and "ADVICE-MARKER" not in body, url
+
+
+def test_another_practice_and_another_provider_cannot_see_it(routed, commissioner, client_as):
+    from opencommissioning.core import services as core_services
+    from opencommissioning.core.models import OrganisationKind
+    from tests.referrals_support import extra_reviewer  # noqa: F401
+
+    other_provider = core_services.create_organisation(by=None, ods_code="RW3", name="Other Trust", kind=OrganisationKind.PROVIDER)
+    person = core_services.create_person(by=None, username="otherprov", full_name="Other", password="a-long-test-password-1")
+    core_services.add_membership(by=None, user=person, organisation=other_provider, role=Role.PROVIDER, started_on=datetime.date(2020, 1, 1))
+    client = Client()
+    client.force_login(person)
+    assert client.get(f"/referrals/{routed.public_id}/").status_code == 404
+    assert routed.reference not in client.get("/referrals/").content.decode()
+    # Another practice's token cannot read it through the API either.
+    token = other_practice_token(commissioner)
+    assert Client().get(f"/api/fhir/ServiceRequest/{routed.public_id}", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 404
+
+
+def test_the_referrer_submits_on_the_form(practices, provider, client_as):
+    set_up_referrals(practices, provider)
+    client = client_as(Role.REFERRER)
+    bad = client.post("/referrals/new/", {"nhs_number": "1234567890", "requested": "advice", "priority": "routine", "reason_text": "x"})
+    assert bad.status_code == 200 and "Enter a valid NHS number" in bad.content.decode()
+    assert Referral.objects.count() == 0
+    good = client.post("/referrals/new/", {"nhs_number": "991 200 3888", "requested": "advice", "priority": "urgent", "specialty": "", "reason_text": "Palpitations"})
+    assert good.status_code == 302
+    assert Referral.objects.get().source == "form"
+
+
+def test_the_worklist_and_triage_pages(routed, practices, client_as, people):
+    client = client_as(Role.REFERRAL_REVIEWER)
+    services.submit_referral(by=people[Role.REFERRER], practice=practices[0], nhs_number=VALID_NHS, specialty=None, priority="urgent", requested="referral", reason_text="chest pain")
+    page = client.get("/referrals/worklist/").content.decode()
+    assert "1 referral awaiting" in page and "Urgent" in page
+    waiting = Referral.objects.get(status="awaiting_triage")
+    assert client.post(f"/referrals/{waiting.public_id}/claim/").status_code == 302
+    route = client.get(f"/referrals/{waiting.public_id}/route/").content.decode()
+    assert "9 weeks" in route and "£168.00" in route  # waiting time and tariff price with MFF
+    assert client.post(f"/referrals/{waiting.public_id}/return/", {"reasons": ""}).status_code == 200
+    assert client.post(f"/referrals/{waiting.public_id}/return/", {"reasons": "Use the chest pain pathway"}).status_code == 302
+    waiting.refresh_from_db()
+    assert waiting.status == "returned"
+
+
+def test_commissioning_view_numbers_trace_to_referrals(routed, client_as):
+    client = client_as(Role.COMMISSIONING_MANAGER)
+    month = f"{routed.received_at:%Y-%m}"
+    page = client.get(f"/referrals/commissioning/?month={month}").content.decode()
+    assert "<svg" in page and "Funnel plot" in page
+    assert "practice=P91001" in page
+    drill = client.get(f"/referrals/commissioning/referrals/?month={month}&practice=P91001").content.decode()
+    assert routed.reference in drill and "1 referral" in drill
+    advice = client.get(f"/referrals/commissioning/referrals/?month={month}&specialty=330&advice=converted").content.decode()
+    assert routed.reference in advice
+
+
+def test_statement_page_and_csv(routed, client_as):
+    month = f"{routed.received_at:%Y-%m}"
+    page = client_as(Role.REFERRER).get(f"/referrals/statements/P91001/{month}/").content.decode()
+    assert routed.reference in page and "£40.00" in page
+    csv_text = client_as(Role.COMMISSIONING_MANAGER).get(f"/referrals/statements/P91001/{month}.csv").content.decode()
+    assert routed.reference in csv_text and "TOTAL" in csv_text
+    # A referrer cannot read another practice's statement.
+    assert client_as(Role.REFERRER).get(f"/referrals/statements/P91002/{month}/").status_code == 404
+
+
+def test_tariff_import_page(client_as, practices, provider):
+    set_up_referrals(practices, provider)
+    client = client_as(Role.COMMISSIONING_MANAGER)
+    count = Tariff.objects.count()
+    bad = client.post("/referrals/tariffs/", {
+        "tariff-name": "2026/27", "tariff-valid_from": "2026-04-01",
+        "tariff-prices": SimpleUploadedFile("prices.csv", b"treatment_function_code,first_attendance,follow_up\n330,-5,1\n"),
+        "tariff-market_forces": SimpleUploadedFile("mff.csv", MFF_CSV.encode()),
+    })
+    assert "prices.csv, row 2, column first_attendance" in bad.content.decode()
+    assert Tariff.objects.count() == count
+    good = client.post("/referrals/tariffs/", {
+        "tariff-name": "2026/27", "tariff-valid_from": "2026-04-01",
+        "tariff-prices": SimpleUploadedFile("prices.csv", b"treatment_function_code,first_attendance,follow_up\n330,170,95\n"),
+        "tariff-market_forces": SimpleUploadedFile("mff.csv", MFF_CSV.encode()),
+    })
+    assert good.status_code == 302 and Tariff.objects.count() == count + 1
