@@ -11,13 +11,14 @@ carries): when a record with that key exists, it is returned and nothing is writ
 from __future__ import annotations
 
 import datetime
+import functools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from opencommissioning.audit.chain import record
@@ -53,6 +54,7 @@ from .models import (
 )
 
 M = TypeVar("M", bound=models.Model)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _already(model: type[M], idempotency_key: uuid.UUID | None) -> M | None:
@@ -60,6 +62,33 @@ def _already(model: type[M], idempotency_key: uuid.UUID | None) -> M | None:
     if idempotency_key is None:
         return None
     return model.objects.filter(idempotency_key=idempotency_key).first()
+
+
+def idempotent(model: type[models.Model]) -> Callable[[F], F]:
+    """Make a creating service safe when the same form arrives twice at the same moment.
+
+    The first submission's insert wins the unique ``idempotency_key``; the second's insert
+    fails when the first commits, its transaction rolls back, and it returns the record
+    the first one made. Must sit outside ``@transaction.atomic``.
+    """
+
+    def decorate(service: F) -> F:
+        @functools.wraps(service)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return service(*args, **kwargs)
+            except IntegrityError:
+                key = kwargs.get("idempotency_key")
+                if key is None or transaction.get_connection().in_atomic_block:
+                    raise
+                existing = model.objects.filter(idempotency_key=key).first()
+                if existing is None:
+                    raise
+                return existing
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 def _refuse(errors: dict[str, str]) -> None:
@@ -135,6 +164,7 @@ def _may_declare_for(by: User | None, person: User) -> None:
         raise ValidationError({"person": "You can only declare your own interests."})
 
 
+@idempotent(Interest)
 @transaction.atomic
 def declare_interest(
     *,
@@ -212,6 +242,7 @@ def end_interest(*, by: User | None, interest: Interest, ended_on: datetime.date
     return interest
 
 
+@idempotent(DeclarationReturn)
 @transaction.atomic
 def make_declaration_return(
     *, by: User, nil: bool, idempotency_key: uuid.UUID | None = None
@@ -253,6 +284,7 @@ def record_reminders(*, by: User | None, overdue: Iterable[tuple[User, str]]) ->
 # --- gifts and hospitality ------------------------------------------------------------
 
 
+@idempotent(GiftHospitality)
 @transaction.atomic
 def declare_gift(
     *,
@@ -304,6 +336,7 @@ def declare_gift(
 # --- committees -----------------------------------------------------------------------
 
 
+@idempotent(Committee)
 @transaction.atomic
 def create_committee(
     *,
@@ -379,6 +412,7 @@ def end_committee_membership(
 # --- meetings and agenda items --------------------------------------------------------
 
 
+@idempotent(Meeting)
 @transaction.atomic
 def schedule_meeting(
     *,
@@ -429,6 +463,7 @@ def record_attendance(*, by: User | None, meeting: Meeting, attendees: Iterable[
     return meeting
 
 
+@idempotent(AgendaItem)
 @transaction.atomic
 def add_agenda_item(
     *,
@@ -463,6 +498,7 @@ def add_agenda_item(
     return item
 
 
+@idempotent(Evidence)
 @transaction.atomic
 def add_evidence(
     *,
@@ -546,6 +582,7 @@ def screen_item(*, by: User | None, item: AgendaItem) -> list[Conflict]:
     return new
 
 
+@idempotent(Conflict)
 @transaction.atomic
 def declare_at_meeting(
     *,
@@ -626,6 +663,7 @@ def blocking_conflicts(item: AgendaItem, person: User) -> list[Conflict]:
     return [c for c in item.conflicts.filter(person=person) if not c.allows_vote]
 
 
+@idempotent(Vote)
 @transaction.atomic
 def cast_vote(
     *,
@@ -704,6 +742,7 @@ def quorum_for(item: AgendaItem) -> rules.QuorumCheck:
     return rules.check_quorum(required=meeting.committee.quorum, voting_present=present, not_free_to_vote=not_free)
 
 
+@idempotent(Decision)
 @transaction.atomic
 def record_decision(
     *,
@@ -807,6 +846,7 @@ def close_meeting(*, by: User | None, meeting: Meeting) -> Meeting:
 # --- breaches -------------------------------------------------------------------------
 
 
+@idempotent(Breach)
 @transaction.atomic
 def record_breach(
     *,
@@ -869,6 +909,7 @@ def close_breach(*, by: User | None, breach: Breach, outcome: str) -> Breach:
 # --- accountability -------------------------------------------------------------------
 
 
+@idempotent(Accountability)
 @transaction.atomic
 def assign_accountability(
     *,

@@ -54,3 +54,22 @@ def test_the_same_form_submitted_at_once_makes_one_vote_and_one_decision(real_tr
                                                             rationale="Best bid", idempotency_key=key))
     assert {getattr(d, "pk", d) for d in decisions} == {Decision.objects.get().pk}, decisions
     assert verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_declaration_submitted_at_once_makes_one_interest(real_transactions, people, provider):
+    if connection.vendor != "postgresql":
+        pytest.skip("races real connections on PostgreSQL")
+    import datetime
+
+    from opencommissioning.core.roles import Role
+    from opencommissioning.governance.models import Interest, InterestKind
+
+    person = people[Role.CLINICAL_COMMISSIONER]
+    key = uuid.uuid4()
+    made = _race(4, lambda i: services.declare_interest(
+        by=person, kind=InterestKind.FINANCIAL, organisation=provider, description="Shareholding",
+        started_on=datetime.date(2025, 1, 1), idempotency_key=key,
+    ))
+    assert {getattr(m, "pk", m) for m in made} == {Interest.objects.get().pk}, made
+    assert verify().ok
