@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import threading
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from opencommissioning.audit.chain import verify
 from opencommissioning.audit.models import AuditEvent
@@ -22,6 +21,7 @@ from opencommissioning.referrals.models import (
     Status,
     TariffPrice,
 )
+from tests.concurrency import race
 from tests.referrals_support import (
     MFF_CSV,
     OTHER_VALID_NHS,
@@ -162,26 +162,6 @@ def test_audit_payloads_and_logs_carry_no_identifiers_or_clinical_text(setup, pe
     assert VALID_NHS not in caplog.text
 
 
-def _race(n: int, work) -> list:
-    results: list = [None] * n
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[i] = work(i)
-        except Exception as error:  # noqa: BLE001 - the race's loser is the point
-            results[i] = error
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
@@ -193,7 +173,7 @@ def test_two_reviewers_can_never_both_claim_a_referral(real_transactions, practi
     set_up_referrals(practices, provider)
     reviewers = [people[Role.REFERRAL_REVIEWER]] + [extra_reviewer(commissioner, f"reviewer{i}") for i in range(1, 6)]
     referral = submit(people, practices)
-    results = _race(len(reviewers), lambda i: services.claim_referral(by=reviewers[i], referral=referral))
+    results = race(len(reviewers), lambda i: services.claim_referral(by=reviewers[i], referral=referral))
     winners = [r for r in results if isinstance(r, Referral)]
     assert len(winners) == 1, results
     assert all(isinstance(r, services.AlreadyClaimed) for r in results if not isinstance(r, Referral)), results
@@ -204,7 +184,7 @@ def test_two_reviewers_can_never_both_claim_a_referral(real_transactions, practi
     # claim_next: six reviewers, four referrals: each referral claimed exactly once.
     for _ in range(4):
         submit(people, practices)
-    results = _race(len(reviewers), lambda i: services.claim_next(by=reviewers[i]))
+    results = race(len(reviewers), lambda i: services.claim_next(by=reviewers[i]))
     claimed = [r.pk for r in results if isinstance(r, Referral)]
     assert len(claimed) == len(set(claimed)) == 4, results
     assert verify().ok

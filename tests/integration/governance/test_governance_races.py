@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from opencommissioning.audit.chain import verify
 from opencommissioning.governance import services
 from opencommissioning.governance.models import Decision, Management, Vote, VoteChoice
+from tests.concurrency import race
 from tests.governance_helpers import make_board
-
-
-def _race(n: int, work) -> list:
-    results: list = [None] * n
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[i] = work(i)
-        except Exception as error:  # noqa: BLE001 - any failure is reported by the assertions
-            results[i] = error
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
@@ -45,12 +23,12 @@ def test_the_same_form_submitted_at_once_makes_one_vote_and_one_decision(real_tr
     [conflict] = services.screen_item(by=board.secretary, item=board.item)
     services.manage_conflict(by=board.secretary, conflict=conflict, management=Management.EXCLUDED, reason="Adviser")
     key = uuid.uuid4()
-    votes = _race(4, lambda i: services.cast_vote(by=board.chair, item=board.item, choice=VoteChoice.FOR, idempotency_key=key))
+    votes = race(4, lambda i: services.cast_vote(by=board.chair, item=board.item, choice=VoteChoice.FOR, idempotency_key=key))
     assert {getattr(v, "pk", v) for v in votes} == {Vote.objects.get().pk}, votes
     for member in board.members[1:]:
         services.cast_vote(by=member, item=board.item, choice=VoteChoice.FOR)
     key = uuid.uuid4()
-    decisions = _race(3, lambda i: services.record_decision(by=board.secretary, item=board.item, resolution="Award",
+    decisions = race(3, lambda i: services.record_decision(by=board.secretary, item=board.item, resolution="Award",
                                                             rationale="Best bid", idempotency_key=key))
     assert {getattr(d, "pk", d) for d in decisions} == {Decision.objects.get().pk}, decisions
     assert verify().ok
@@ -67,7 +45,7 @@ def test_the_same_declaration_submitted_at_once_makes_one_interest(real_transact
 
     person = people[Role.CLINICAL_COMMISSIONER]
     key = uuid.uuid4()
-    made = _race(4, lambda i: services.declare_interest(
+    made = race(4, lambda i: services.declare_interest(
         by=person, kind=InterestKind.FINANCIAL, organisation=provider, description="Shareholding",
         started_on=datetime.date(2025, 1, 1), idempotency_key=key,
     ))
