@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .models import OrganisationKind
 
@@ -97,24 +97,32 @@ def count_rows(path: Path) -> int:
         return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
 
 
-def _rows(path: Path, required: Iterable[str], result: ReadResult) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (spreadsheet row number, row) after checking the header has ``required``."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        missing = [c for c in required if c not in header]
-        if missing:
-            result.problems.append(
-                ImportProblem(path.name, 1, ", ".join(missing), "required column(s) missing from the header")
+def csv_records(
+    handle: IO[str], *, file: str, required: Iterable[str], problems: list[ImportProblem]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (spreadsheet row number, row with trimmed cells) from an open CSV, after
+    checking its header has ``required``; a missing column or a row with more cells than
+    the header is added to ``problems``. Every import reads its CSV through this."""
+    reader = csv.DictReader(handle)
+    reader.fieldnames = [h.strip() for h in (reader.fieldnames or [])]
+    header = reader.fieldnames
+    missing = [c for c in required if c not in header]
+    if missing:
+        problems.append(ImportProblem(file, 1, ", ".join(missing), "required column(s) missing from the header"))
+        return
+    for index, row in enumerate(reader, start=2):
+        if None in row:  # more cells than header columns
+            extra = len(row[None])  # type: ignore[index]
+            problems.append(
+                ImportProblem(file, index, "", f"the row has {len(header) + extra} cells; the header has {len(header)}")
             )
-            return
-        for index, row in enumerate(reader, start=2):
-            if None in row:  # more cells than header columns
-                result.problems.append(
-                    ImportProblem(path.name, index, "", f"the row has {len(header) + len(row[None])} cells; the header has {len(header)}")  # type: ignore[index]
-                )
-                continue
-            yield index, {k: (v or "").strip() for k, v in row.items()}
+            continue
+        yield index, {k: (v or "").strip() for k, v in row.items()}
+
+
+def _rows(path: Path, required: Iterable[str], result: ReadResult) -> Iterator[tuple[int, dict[str, str]]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        yield from csv_records(handle, file=path.name, required=required, problems=result.problems)
 
 
 def parse_ods_date(value: str) -> datetime.date | None:

@@ -12,6 +12,7 @@ import secrets
 from decimal import Decimal
 from pathlib import Path
 
+import nhs_number
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -39,12 +40,11 @@ def _tokens_file() -> Path:
 
 
 def _synthetic_nhs_number(rng: random.Random) -> str:
+    """A valid NHS number in the 999 test range (never issued to a real patient)."""
     while True:
         digits = "999" + "".join(str(rng.randint(0, 9)) for _ in range(6))
-        total = sum(int(d) * w for d, w in zip(digits, range(10, 1, -1), strict=True))
-        check = 11 - total % 11
-        check = 0 if check == 11 else check
-        if check != 10:
+        check = nhs_number.calculate_checksum(digits)
+        if check is not None and check != 10:
             return digits + str(check)
 
 

@@ -17,7 +17,6 @@ The triage state machine (every other move is refused)::
 
 from __future__ import annotations
 
-import csv
 import datetime
 import hashlib
 import io
@@ -34,7 +33,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from opencommissioning.audit.chain import record
-from opencommissioning.core.importers import ImportProblem, ImportRejected
+from opencommissioning.core.importers import ImportProblem, ImportRejected, csv_records
 from opencommissioning.core.models import Organisation, OrganisationKind, User
 
 from . import pricing, queries
@@ -547,14 +546,9 @@ MFF_COLUMNS = ("provider_ods_code", "market_forces_factor")
 
 
 def _read_csv(name: str, text: str, columns: tuple[str, ...], problems: list[ImportProblem]) -> list[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in columns if c not in header]
-    if missing:
-        problems.append(ImportProblem(name, None, ", ".join(missing), "missing column(s); expected " + ", ".join(columns)))
-        return []
-    rows = [(n, {(k or "").strip(): (v or "").strip() for k, v in row.items()}) for n, row in enumerate(reader, start=2)]
-    if not rows:
+    before = len(problems)
+    rows = list(csv_records(io.StringIO(text.lstrip("\ufeff")), file=name, required=columns, problems=problems))
+    if not rows and len(problems) == before:
         problems.append(ImportProblem(name, None, "", "the file has no rows"))
     return rows
 
