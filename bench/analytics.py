@@ -82,19 +82,19 @@ SELECT practice AS organisation, period,
   sum(items) FILTER (WHERE setting = 'prescription' AND starts_with(bnf, '0501')) AS abx,
   sum(items) FILTER (WHERE setting = 'prescription' AND starts_with(bnf, '0501') AND
       (starts_with(bnf, '0501013K0') OR starts_with(bnf, '0501021') OR starts_with(bnf, '050112'))) AS broad,
-  sum(items) FILTER (WHERE setting = 'prescription' AND starts_with(bnf, '040101')) AS hypnotics,
-  count(DISTINCT person_id) FILTER (WHERE setting = 'register' AND register = 'DM') AS dm,
-  count(DISTINCT person_id) FILTER (WHERE setting = 'register' AND register = 'HYP') AS hyp,
-  count(DISTINCT person_id) FILTER (WHERE setting = 'register' AND register = 'COPD') AS copd,
-  count(DISTINCT person_id) FILTER (WHERE setting = 'register' AND register = 'AF') AS af
-FROM activity GROUP BY ALL""",
+  sum(items) FILTER (WHERE setting = 'prescription' AND starts_with(bnf, '040101')) AS hypnotics
+FROM activity WHERE setting IN ('admission', 'ae_attendance', 'outpatient_referral', 'prescription')
+GROUP BY ALL""",
+    "registers": """
+SELECT practice AS organisation, period, lower(register) AS register, count(DISTINCT person_id) AS people
+FROM activity WHERE setting = 'register' AND register IN ('DM', 'HYP', 'COPD', 'AF') GROUP BY ALL""",
     "practice_age": f"""
 SELECT practice AS organisation, period, age_band,
-  count(*) FILTER (WHERE {EMERG} AND {sql_prefix('icd10', ACSC)}) AS acsc,
-  count(*) FILTER (WHERE {EMERG} AND {sql_prefix('icd10', ACUTE)}) AS acute,
-  count(*) FILTER (WHERE {EMERG}) AS emergency,
-  count(*) FILTER (WHERE {EMERG} AND age_band IN ({sql_list(OVER65)}) AND {sql_prefix('icd10', HIP)}) AS hip
-FROM activity GROUP BY ALL""",
+  count(*) FILTER (WHERE {sql_prefix('icd10', ACSC)}) AS acsc,
+  count(*) FILTER (WHERE {sql_prefix('icd10', ACUTE)}) AS acute,
+  count(*) AS emergency,
+  count(*) FILTER (WHERE age_band IN ({sql_list(OVER65)}) AND {sql_prefix('icd10', HIP)}) AS hip
+FROM activity WHERE {EMERG} GROUP BY ALL""",
     "population": f"""
 SELECT organisation, period, sum("count") AS people,
   sum("count") FILTER (WHERE age_band IN ({sql_list(U19)})) AS people_u19
@@ -111,14 +111,14 @@ SELECT provider AS organisation, period,
   sum(length_of_stay::DOUBLE) FILTER (WHERE setting = 'admission' AND admission_method = 'emergency') AS los_sum,
   count(length_of_stay) FILTER (WHERE setting = 'admission' AND admission_method = 'emergency') AS los_n,
   sum(length_of_stay::DOUBLE * length_of_stay) FILTER (WHERE setting = 'admission' AND admission_method = 'emergency') AS los_sq
-FROM activity WHERE provider IS NOT NULL GROUP BY ALL""",
+FROM activity WHERE provider IS NOT NULL AND setting IN ('ae_attendance', 'admission') GROUP BY ALL""",
     "commissioner": """
 SELECT commissioner AS organisation, period,
   count(*) FILTER (WHERE setting = 'admission' AND admission_method = 'elective' AND rtt_days IS NOT NULL) AS rtt_a,
   count(*) FILTER (WHERE setting = 'admission' AND admission_method = 'elective' AND rtt_days <= 126) AS rtt_a18,
   count(*) FILTER (WHERE setting = 'outpatient_attendance' AND rtt_days IS NOT NULL) AS rtt_n,
   count(*) FILTER (WHERE setting = 'outpatient_attendance' AND rtt_days <= 126) AS rtt_n18
-FROM activity GROUP BY ALL""",
+FROM activity WHERE setting IN ('admission', 'outpatient_attendance') AND rtt_days IS NOT NULL GROUP BY ALL""",
 }
 
 PRACTICE_RATES = {  # indicator: (numerator column, denominator column, method, multiplier)
@@ -240,6 +240,67 @@ def measure_engine(data: Path) -> dict:
             "totals": {"dm": total("qof_prevalence_diabetes"), "ae_4h": total("ae_4_hours_all_types")}}
 
 
+def _sql_arrays(con, query: str) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v) for k, v in con.sql(query).fetchnumpy().items()}
+
+
+def finish_sql(con) -> tuple[int, dict[str, float]]:
+    """Align the aggregates with joins in DuckDB (as a SQL analyst would), then apply the
+    same methods in NumPy. Expects the aggregates of SQL as tables of the same names."""
+    n = 0
+    registers = ("dm", "hyp", "copd", "af")
+    rates = [f"coalesce({num}, 0) AS {num}" for num, _, _, _ in PRACTICE_RATES.values() if num not in registers]
+    prac = _sql_arrays(con, f"""
+        SELECT p.people, p.people_u19, {", ".join(rates)}, coalesce(a.broad, 0) AS broad,
+          coalesce(r.dm, 0) AS dm, coalesce(r.hyp, 0) AS hyp, coalesce(r.copd, 0) AS copd, coalesce(r.af, 0) AS af
+        FROM population p
+        LEFT JOIN practice a USING (organisation, period)
+        LEFT JOIN (SELECT organisation, period,
+                     sum(people) FILTER (WHERE register = 'dm') AS dm, sum(people) FILTER (WHERE register = 'hyp') AS hyp,
+                     sum(people) FILTER (WHERE register = 'copd') AS copd, sum(people) FILTER (WHERE register = 'af') AS af
+                   FROM registers GROUP BY ALL) r USING (organisation, period)""")
+    for num, den, method, mult in PRACTICE_RATES.values():
+        n += _interval(method, prac[num].astype(float), prac[den].astype(float), mult)
+    for grain, items in PROPORTIONS.items():
+        table = "practice" if grain == "practice" else grain
+        for num, den in items.values():
+            cols = _sql_arrays(con, f"SELECT coalesce({num}, 0) AS num, coalesce({den}, 0) AS den FROM {table}")
+            n += _interval("proportion", cols["num"].astype(float), cols["den"].astype(float), 100)
+    los = _sql_arrays(con, "SELECT coalesce(los_sum, 0) s, coalesce(los_n, 0) n, coalesce(los_sq, 0) sq FROM provider")
+    n += _mean(los["s"].astype(float), los["n"].astype(float), los["sq"].astype(float))
+    bands = "[" + ", ".join(f"'{b}'" for b in AGE_BANDS) + "]"
+    grid = _sql_arrays(con, f"""
+        SELECT p.period, p.people, coalesce(a.acsc, 0) acsc, coalesce(a.acute, 0) acute,
+          coalesce(a.emergency, 0) emergency, coalesce(a.hip, 0) hip
+        FROM population_age p LEFT JOIN practice_age a USING (organisation, period, age_band)
+        ORDER BY p.organisation, p.period, list_position({bands}, p.age_band)""")
+    nb = len(AGE_BANDS)
+    if len(grid["people"]) % nb:
+        raise ValueError("population_age is not a complete organisation x period x band grid")
+    pops = grid["people"].astype(float).reshape(-1, nb)
+    periods = grid["period"].reshape(-1, nb)[:, 0]
+    keep = pops.sum(axis=1) > 0
+    for col, method, subset in STANDARDISED.values():
+        obs = grid[col].astype(float).reshape(-1, nb)
+        idx = [AGE_BANDS.index(b) for b in (subset or AGE_BANDS)]
+        o, p, per = obs[keep][:, idx], pops[keep][:, idx], periods[keep]
+        live = p.sum(axis=1) > 0
+        o, p, per = o[live], p[live], per[live]
+        if method == "dsr":
+            std = np.asarray(methods.ESP2013)[idx]
+            n += int(np.asarray(methods.dsr(o, p, standard_populations=std).value).size)
+        else:
+            ref_c, ref_p = np.zeros_like(o), np.zeros_like(p)
+            for q in np.unique(per):
+                sel = per == q
+                ref_c[sel], ref_p[sel] = o[sel].sum(axis=0), p[sel].sum(axis=0)
+            n += int(np.asarray(methods.isr(o, p, ref_c, ref_p, multiplier=100).value).size)
+    totals = {name: float(con.execute(f"SELECT sum({col}) FROM {table}").fetchone()[0]) for name, col, table in (
+        ("emergency", "emergency", "practice"), ("ae_4h", "ae_4h", "provider"), ("acsc", "acsc", "practice_age"))}
+    totals["dm"] = float(con.execute("SELECT sum(people) FROM registers WHERE register = 'dm'").fetchone()[0])
+    return n, totals
+
+
 def measure_sql(data: Path) -> dict:
     import duckdb
 
@@ -247,9 +308,15 @@ def measure_sql(data: Path) -> dict:
     con = duckdb.connect()
     con.execute(f"CREATE VIEW activity AS SELECT * FROM read_parquet('{data}/activity/**/*.parquet')")
     con.execute(f"CREATE VIEW population AS SELECT * FROM read_parquet('{data}/population/*.parquet')")
-    frames = {grain: con.sql(q).to_df() for grain, q in SQL.items()}
-    n, totals = finish_frames(frames)
-    return {"seconds": time.perf_counter() - start, "intervals": n, "totals": totals}
+    for grain, query in SQL.items():
+        name = {"population": "population_agg"}.get(grain, grain)
+        con.execute(f"CREATE TEMP TABLE {name} AS {query}")
+    con.execute("DROP VIEW population")
+    con.execute("ALTER TABLE population_agg RENAME TO population")
+    aggregated = time.perf_counter() - start
+    n, totals = finish_sql(con)
+    return {"seconds": time.perf_counter() - start, "aggregate_seconds": aggregated, "intervals": n,
+            "totals": totals}
 
 
 def measure_pandas(data: Path) -> dict:

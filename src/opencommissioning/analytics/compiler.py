@@ -17,6 +17,7 @@ Compiling is in three steps, each small enough to check by eye:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,6 +28,7 @@ import pyarrow.compute as pc
 
 from . import methods
 from .catalogue import Condition, Indicator, Quantity
+from .catalogue.schema import Scalar
 from .datamodel import AGE_BANDS, LEVEL_KEYS
 
 if TYPE_CHECKING:
@@ -63,13 +65,21 @@ class Measure:
 @dataclass(frozen=True)
 class Plan:
     """One grouped aggregate over one table. The output has columns ``organisation``,
-    ``period``, ``age_band`` (when ``by_age``) and one per measure name."""
+    ``period``, ``age_band`` (when ``by_age``) and one per measure name.
+
+    A ``persons`` plan holds only distinct-person counts: engines count them in two
+    steps (one row per organisation, period and person, then a sum), which is many
+    times faster than ``COUNT(DISTINCT ...) FILTER (...)`` per measure.
+    Groups in which every measure is zero may be missing from a plan's output (the
+    engines filter rows no measure can count before grouping); :func:`finish` reads a
+    missing group as zeros."""
 
     table: str
     level: str
     key: str
     by_age: bool
     measures: tuple[tuple[str, Measure], ...]
+    persons: bool = False
 
     @property
     def group_columns(self) -> tuple[str, ...]:
@@ -100,11 +110,11 @@ class Compiled:
 
 def compile_catalogue(indicators: Sequence[Indicator]) -> Compiled:
     """Group the indicators' numerators and denominators into shared plans."""
-    plan_keys: list[tuple[str, str, bool]] = []
+    plan_keys: list[tuple[str, str, bool, bool]] = []
     plan_measures: list[dict[Measure, str]] = []
 
     def ref(table: str, level: str, by_age: bool, measure: Measure) -> Ref:
-        key = (table, level, by_age)
+        key = (table, level, by_age, measure.kind == "persons")
         if key not in plan_keys:
             plan_keys.append(key)
             plan_measures.append({})
@@ -135,11 +145,12 @@ def compile_catalogue(indicators: Sequence[Indicator]) -> Compiled:
         else:
             bindings.append(Binding(ind, num, den))
     plans = []
-    for (table, level, by_age), names in zip(plan_keys, plan_measures, strict=True):
+    for (table, level, by_age, persons), names in zip(plan_keys, plan_measures, strict=True):
         key = LEVEL_KEYS[table][level]
         if key is None:  # the schema refuses these; keep the plan honest anyway
             raise ValueError(f"{table} has no {level} column")
-        plans.append(Plan(table, level, key, by_age, tuple((n, m) for m, n in names.items())))
+        plans.append(Plan(table, level, key, by_age, tuple((n, m) for m, n in names.items()),
+                          persons))
     return Compiled(tuple(plans), tuple(bindings))
 
 
@@ -182,14 +193,62 @@ def ibis_predicate(t: ir.Table, where: Sequence[Condition]) -> ir.BooleanValue |
     return ibis.and_(*parts)
 
 
+def necessary_conditions(measures: Sequence[Measure]) -> tuple[Condition, ...]:
+    """Conditions every row counted by any of ``measures`` meets, cheap to test first.
+
+    A condition shared by every measure is one; so is, for a column that every measure
+    restricts to listed values (``equals``/``in``), "the column is one of the union of
+    those values". Rows failing them add nothing to any measure, so an engine may drop
+    them before grouping (a plan's output may then lack groups whose measures would all
+    be zero, which :func:`finish` reads as zeros). Empty when some measure counts every
+    row."""
+    if not measures or any(not m.where for m in measures):
+        return ()
+    shared = [c for c in measures[0].where if all(c in m.where for m in measures[1:])]
+    out: list[Condition] = list(shared)
+    for column in sorted({c.column for c in measures[0].where if c.op in ("equals", "in")}):
+        union: set[Scalar] = set()
+        for m in measures:
+            listed = [set(c.values) for c in m.where if c.column == column and c.op in ("equals", "in")]
+            if not listed:
+                break
+            union |= set.intersection(*listed)
+        else:
+            if not any(c.column == column and set(c.values) == union for c in shared):
+                out.append(Condition(column, "in", tuple(sorted(union, key=str))))
+    return tuple(out)
+
+
 def to_ibis(plan: Plan, t: ir.Table) -> ir.Table:
     """The Ibis expression for one plan over table ``t`` (any Ibis backend)."""
+    import ibis
+
+    measures = [m for _, m in plan.measures]
+    first = ibis_predicate(t, necessary_conditions(measures))
+    if first is not None:
+        t = t.filter(first)
+    groups: dict[str, Any] = {"organisation": t[plan.key], "period": t["period"]}
+    if plan.by_age:
+        groups["age_band"] = t["age_band"]
+    if plan.persons:
+        # one row per (group, person) with a flag per measure, then sum the flags
+        known = t["person_id"].notnull()
+        flags = {}
+        for name, m in plan.measures:
+            cond = ibis_predicate(t, m.where)
+            flags[name] = known if cond is None else cond
+        people = t.filter(known & ibis.or_(*flags.values())).group_by(
+            **groups, person_id=t["person_id"]
+        ).aggregate(**{name: flag.any() for name, flag in flags.items()})
+        return people.group_by(list(plan.group_columns)).aggregate(**{
+            name: people[name].cast("int64").sum() for name in flags
+        })
     aggs: dict[str, Any] = {}
     for name, m in plan.measures:
         cond = ibis_predicate(t, m.where)
         if m.kind == "count":
             aggs[name] = t.count(where=cond)
-        elif m.kind == "persons":
+        elif m.kind == "persons":  # pragma: no cover - compile_catalogue gives them their own plan
             aggs[name] = t["person_id"].nunique(where=cond)
         elif m.kind == "sum":
             aggs[name] = t[m.column].cast("float64").sum(where=cond)
@@ -198,9 +257,6 @@ def to_ibis(plan: Plan, t: ir.Table) -> ir.Table:
             aggs[name] = (x * x).sum(where=cond)
         elif m.kind == "nonnull":
             aggs[name] = t[m.column].count(where=cond)
-    groups: dict[str, Any] = {"organisation": t[plan.key], "period": t["period"]}
-    if plan.by_age:
-        groups["age_band"] = t["age_band"]
     return t.group_by(**groups).aggregate(**aggs)
 
 
@@ -243,11 +299,57 @@ def condition_matches(c: Condition, value: object) -> bool:
     raise ValueError(f"unknown operator {c.op}")  # pragma: no cover
 
 
-def _keys(table: pa.Table) -> pa.Array:
-    joined = pc.binary_join_element_wise(
-        table["organisation"].cast(pa.string()), table["period"].cast(pa.string()), "\x1f"
-    )
-    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
+class _Keys:
+    """Integer codes for (organisation, period) shared by every plan output of one run.
+
+    Organisations and periods are numbered in sorted order, so ``key = organisation
+    code x periods + period code`` sorts like (organisation, period) and a sorted array
+    of keys is already in the order results are published in. Each output is coded once,
+    however many indicators read it."""
+
+    def __init__(self, outputs: Sequence[pa.Table]) -> None:
+        def vocabulary(column: str) -> pa.Array:
+            parts = [o[column].cast(pa.string()) for o in outputs if o.num_rows]
+            if not parts:
+                return pa.array([], pa.string())
+            values = pc.unique(pa.chunked_array([c for p in parts for c in p.chunks], pa.string()))
+            values = values.drop_null()
+            return values.take(pc.sort_indices(values))
+
+        self.organisations = vocabulary("organisation")
+        self.periods = vocabulary("period")
+        self.n_periods = max(len(self.periods), 1)
+        self._cache: dict[int, np.ndarray[Any, np.dtype[np.int64]]] = {}
+        self._bands: dict[int, np.ndarray[Any, np.dtype[np.int64]]] = {}
+        self._bases: dict[int, _Base] = {}
+
+    def base(self, table: pa.Table) -> _Base:
+        """The result rows an output defines (shared by indicators with that denominator)."""
+        found = self._bases.get(id(table))
+        if found is None:
+            found = self._bases[id(table)] = _Base(self, table)
+        return found
+
+    def of(self, table: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """The key of each row of ``table`` (-1 where the organisation is null)."""
+        cached = self._cache.get(id(table))
+        if cached is None:
+            org = pc.index_in(table["organisation"].cast(pa.string()), value_set=self.organisations)
+            per = pc.index_in(table["period"].cast(pa.string()), value_set=self.periods)
+            o = np.asarray(org.fill_null(-1).to_numpy(), dtype=np.int64)
+            q = np.asarray(per.fill_null(-1).to_numpy(), dtype=np.int64)
+            cached = np.where((o >= 0) & (q >= 0), o * self.n_periods + q, -1)
+            self._cache[id(table)] = cached
+        return cached
+
+    def bands(self, table: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """The position of each row's age band in :data:`AGE_BANDS` (-1 if none)."""
+        cached = self._bands.get(id(table))
+        if cached is None:
+            idx = pc.index_in(table["age_band"].cast(pa.string()), value_set=pa.array(AGE_BANDS, pa.string()))
+            cached = np.asarray(idx.fill_null(-1).to_numpy(), dtype=np.int64)
+            self._bands[id(table)] = cached
+        return cached
 
 
 def _values(table: pa.Table, name: str) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -256,41 +358,66 @@ def _values(table: pa.Table, name: str) -> np.ndarray[Any, np.dtype[np.float64]]
 
 
 class _Base:
-    """The rows of one indicator's result: unique (organisation, period) pairs."""
+    """The rows of one indicator's result: the unique (organisation, period) keys of one
+    plan output, in publishing order."""
 
-    def __init__(self, table: pa.Table) -> None:
-        # rows without an organisation at this level (e.g. no provider) are left out
-        table = table.filter(pc.is_valid(table["organisation"]))
-        keys = _keys(table)
-        encoded = pc.unique(keys)
-        self.keys = encoded
-        first = np.asarray(pc.index_in(encoded, value_set=keys).to_numpy(zero_copy_only=False))
-        self.organisation = table["organisation"].take(pa.array(first)).combine_chunks()
-        self.period = table["period"].take(pa.array(first)).combine_chunks()
+    def __init__(self, keys: _Keys, table: pa.Table) -> None:
+        k = keys.of(table)
+        self.keys: np.ndarray[Any, np.dtype[np.int64]] = np.unique(k[k >= 0])
+        self._codes = keys
+        self._rows: dict[int, np.ndarray[Any, np.dtype[np.int64]]] = {}
+        self._gathered: dict[tuple[int, str, tuple[str, ...] | None], np.ndarray[Any, np.dtype[np.float64]]] = {}
 
     def __len__(self) -> int:
         return len(self.keys)
 
+    @functools.cached_property
+    def organisation(self) -> pa.Array:
+        return self._codes.organisations.take(pa.array(self.keys // self._codes.n_periods))
+
+    @functools.cached_property
+    def period(self) -> pa.Array:
+        return self._codes.periods.take(pa.array(self.keys % self._codes.n_periods))
+
     def index(self, table: pa.Table) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Row of the base for each row of ``table`` (-1 where absent)."""
-        idx = pc.index_in(_keys(table), value_set=self.keys, skip_nulls=True)
-        return np.asarray(idx.fill_null(-1).to_numpy(), dtype=np.int64)
+        found = self._rows.get(id(table))
+        if found is not None:
+            return found
+        k = self._codes.of(table)
+        if not len(self.keys):
+            found = np.full(len(k), -1, dtype=np.int64)
+        else:
+            pos = np.minimum(np.searchsorted(self.keys, k), len(self.keys) - 1)
+            found = np.where((k >= 0) & (self.keys[pos] == k), pos, -1)
+        self._rows[id(table)] = found
+        return found
 
 
 def _gather(base: _Base, table: pa.Table, name: str, bands: list[str] | None) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Sum measure ``name`` of ``table`` onto the base rows (and the given age bands).
+    Indicators sharing a denominator share the result (callers never write to it)."""
+    memo = (id(table), name, tuple(bands) if bands is not None else None)
+    found = base._gathered.get(memo)
+    if found is None:
+        found = base._gathered[memo] = _gather_uncached(base, table, name, bands)
+    return found
+
+
+def _gather_uncached(base: _Base, table: pa.Table, name: str, bands: list[str] | None) -> np.ndarray[Any, np.dtype[np.float64]]:
     rows = base.index(table)
     vals = _values(table, name)
     if bands is None:
-        out = np.zeros(len(base))
         keep = rows >= 0
-        np.add.at(out, rows[keep], vals[keep])
-        return out
-    band = pc.index_in(table["age_band"], value_set=pa.array(bands, pa.string()))
-    b = np.asarray(band.fill_null(-1).to_numpy(), dtype=np.int64)
-    out2 = np.zeros((len(base), len(bands)))
+        return np.bincount(rows[keep], weights=vals[keep], minlength=len(base)).astype(np.float64)
+    position = np.full(len(AGE_BANDS), -1, dtype=np.int64)
+    position[[AGE_BANDS.index(b) for b in bands]] = np.arange(len(bands))
+    band = base._codes.bands(table)
+    b = np.where(band >= 0, position[band], -1)
     keep = (rows >= 0) & (b >= 0)
-    np.add.at(out2, (rows[keep], b[keep]), vals[keep])
-    return out2
+    flat = np.bincount(rows[keep] * len(bands) + b[keep], weights=vals[keep],
+                       minlength=len(base) * len(bands))
+    return flat.reshape(len(base), len(bands)).astype(np.float64)
 
 
 def _check_numerator(ind: Indicator, base: _Base, num: np.ndarray[Any, Any], den: np.ndarray[Any, Any]) -> None:
@@ -304,8 +431,11 @@ def _check_numerator(ind: Indicator, base: _Base, num: np.ndarray[Any, Any], den
         )
 
 
-def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Table | None = None) -> pa.Table:
-    """One indicator's result table from the plan outputs."""
+def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Table | None = None,
+               keys: _Keys | None = None) -> pa.Table:
+    """One indicator's result table from the plan outputs, sorted by organisation and
+    period."""
+    keys = keys or _Keys(outputs)
     ind = binding.indicator
     num_t = outputs[binding.numerator.plan]
     conf = ind.confidence
@@ -314,7 +444,7 @@ def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Ta
     if ind.method == "mean":
         if binding.count is None or binding.sumsq is None:  # pragma: no cover
             raise ValueError("a mean binding needs count and sumsq")
-        base = _Base(num_t)
+        base = keys.base(num_t)
         sums = _gather(base, num_t, binding.numerator.measure, None)
         counts = _gather(base, num_t, binding.count.measure, None)
         sumsq = _gather(base, num_t, binding.sumsq.measure, None)
@@ -331,7 +461,7 @@ def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Ta
         if binding.denominator is None:  # pragma: no cover
             raise ValueError("a denominator is required")
         den_t = outputs[binding.denominator.plan]
-        base = _Base(den_t)
+        base = keys.base(den_t)
         if by_age:
             assert ind.denominator is not None  # noqa: S101 - narrowing for mypy
             bands = allowed_bands(ind.denominator.where, condition_matches)
@@ -346,7 +476,7 @@ def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Ta
                                 confidence=conf, multiplier=mult)
                 value, lower, upper = np.asarray(d.value), np.asarray(d.lower), np.asarray(d.upper)
             else:
-                periods = np.asarray(base.period.to_numpy(zero_copy_only=False), dtype=object)[keep]
+                periods = (base.keys % keys.n_periods)[keep]
                 ref_counts = np.zeros_like(obs)
                 ref_pops = np.zeros_like(pops)
                 for p in np.unique(periods):
@@ -389,8 +519,8 @@ def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Ta
         return pa.array(x, pa.float64(), from_pandas=True)
 
     return pa.table({
-        "indicator_id": pa.array([ind.id] * n, pa.string()),
-        "level": pa.array([ind.level] * n, pa.string()),
+        "indicator_id": pa.repeat(pa.scalar(ind.id, pa.string()), n),
+        "level": pa.repeat(pa.scalar(ind.level, pa.string()), n),
         "organisation": organisation.cast(pa.string()),
         "period": period.cast(pa.string()),
         "numerator": col(published),
@@ -398,10 +528,10 @@ def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Ta
         "value": col(value),
         "lower": col(lower),
         "upper": col(upper),
-        "confidence": pa.array([conf] * n, pa.float64()),
-        "multiplier": pa.array([mult] * n, pa.float64()),
-        "method": pa.array([ind.method] * n, pa.string()),
-        "polarity": pa.array([ind.polarity] * n, pa.string()),
+        "confidence": pa.repeat(pa.scalar(conf, pa.float64()), n),
+        "multiplier": pa.repeat(pa.scalar(mult, pa.float64()), n),
+        "method": pa.repeat(pa.scalar(ind.method, pa.string()), n),
+        "polarity": pa.repeat(pa.scalar(ind.polarity, pa.string()), n),
         "suppressed": pa.array(suppressed, pa.bool_()),
         "imd_quintile": quintile,
     }, schema=RESULT_SCHEMA)
@@ -409,9 +539,9 @@ def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Ta
 
 def finish(compiled: Compiled, outputs: Sequence[pa.Table], deprivation: pa.Table | None = None) -> pa.Table:
     """Every indicator's results, sorted by indicator, organisation and period."""
-    parts = [finish_one(b, outputs, deprivation) for b in compiled.bindings]
+    keys = _Keys(outputs)
+    bindings = sorted(compiled.bindings, key=lambda b: b.indicator.id)
+    parts = [finish_one(b, outputs, deprivation, keys) for b in bindings]
     if not parts:
         return RESULT_SCHEMA.empty_table()
-    table = pa.concat_tables(parts)
-    return table.sort_by([("indicator_id", "ascending"), ("organisation", "ascending"),
-                          ("period", "ascending")])
+    return pa.concat_tables(parts)
