@@ -159,8 +159,11 @@ def rate_columns():
     count, dsr_rate, pop, dsr_w0, dsr_wo0, crude_w0, crude_wo0 = (
         np.array(col) for col in zip(*PHE_RATE_SIGNIFICANCE, strict=True)
     )
-    return count.astype(float), dsr_rate.astype(float), pop.astype(float), (
-        dsr_w0, dsr_wo0, crude_w0, crude_wo0
+    return (
+        count.astype(float),
+        dsr_rate.astype(float),
+        pop.astype(float),
+        (dsr_w0, dsr_wo0, crude_w0, crude_wo0),
     )
 
 

@@ -75,7 +75,8 @@ def test_xmr_each_facet_and_rebase_match_nhsrplotthedots_summary():
     # ptd_spc(facet_field = "facet"): facets 0 and 1 are the first and last 10 points;
     # printed mean_col, lpl, upl: 0.0746 -2.60 2.75 and 0.209 -3.28 3.70.
     for half, (mu, lo, hi) in zip(
-        (RNORM_123[:10], RNORM_123[10:]), ((0.0746, -2.60, 2.75), (0.209, -3.28, 3.70)),
+        (RNORM_123[:10], RNORM_123[10:]),
+        ((0.0746, -2.60, 2.75), (0.209, -3.28, 3.70)),
         strict=True,
     ):
         r = xmr(half)

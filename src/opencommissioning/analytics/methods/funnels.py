@@ -331,9 +331,9 @@ def funnel_limits(
       :func:`funnel_significance` flags it;
     * ``"expected_count"`` (FunnelPlotR): the exact (Garwood) interval of the
       expected count taken as if it were observed, ``qchisq(0.025, 2E) / 2E`` ..
-      ``qchisq(0.975, 2E + 2) / 2E``. Its funnel is wider below the target and
-      narrower above it (at E = 15: 0.560 .. 1.649 against 0.495 .. 1.568), so
-      plotted points and significance flags can disagree.
+      ``qchisq(0.975, 2E + 2) / 2E``. Its funnel sits higher - narrower below the
+      target and wider above it (at E = 15: 0.560 .. 1.649 against 0.495 .. 1.568) -
+      so plotted points and significance flags can disagree.
 
     Limits are clipped to
     [0, multiplier] for proportions (PHEindicatormethods clips at 100 whatever the
@@ -407,6 +407,14 @@ def funnel_significance(
     (times the multiplier) for proportions and rates, and 1 (times the multiplier)
     for ratios - PHEindicatormethods ``assign_funnel_significance`` conventions.
 
+    For directly standardised rates pass, as PHEindicatormethods does, the
+    denominator each DSR implies, ``multiplier * events / DSR``; a DSR that
+    :func:`~opencommissioning.analytics.methods.dsr` leaves NaN (fewer than 10
+    events) then gives a NaN denominator and the flag ``"n/a"`` (PHE's "not
+    applicable for events less than 10 for dsrs") without moving the average.
+    For crude rates pass the populations; a zero-event unit counts towards the
+    average, as in PHE.
+
     Flags (:class:`FunnelFlag`): ``"high 99.8"``, ``"high 95"``, ``"within"``,
     ``"low 95"``, ``"low 99.8"``, and ``"n/a"`` for a missing or zero denominator.
 
@@ -424,7 +432,10 @@ def funnel_significance(
     quantiles (10%/90% by default; quantiles as R type 7, from finite z-scores);
     ``phi = mean(z_w²)``; ``tau² = max(0, (I phi - (I-1)) / (sum w - sum w²/sum w))``
     with ``w = 1/s²``. ``winsorise_mode="truncate"`` drops rather than clamps the
-    extreme units (FunnelPlotR's SHMI method). ``z_adjusted`` is ``z / sqrt(phi)``
+    extreme units (FunnelPlotR's SHMI method). On the ``"sqrt"`` scale (FunnelPlotR's
+    CQC method) FunnelPlotR divides by ``sum(w) - sum(1/s) / sum(w)``, where
+    Spiegelhalter's formula - used here - has ``sum(w²) / sum(w)``; its tau² for
+    that method therefore differs from ours. ``z_adjusted`` is ``z / sqrt(phi)``
     (multiplicative, phi >= 1) or ``(y - target) / sqrt(s² + tau²)`` (additive).
     """
     stat = _check_statistic(statistic)

@@ -264,7 +264,9 @@ def sii(
     if transform and value_type == "normal":
         raise ValueError("transform=True needs value_type 'rate' or 'proportion'")
     if transform and rii_method != "phe":
-        raise ValueError("transform=True gives the RII as a ratio of fitted values (rii_method='phe')")
+        raise ValueError(
+            "transform=True gives the RII as a ratio of fitted values (rii_method='phe')"
+        )
     if rii_method not in ("phe", "mean"):
         raise ValueError(f"rii_method must be 'phe' or 'mean', got {rii_method!r}")
     reps = int(repetitions)
@@ -326,9 +328,7 @@ def sii(
         draws *= s[:, np.newaxis]
         draws += centre[:, np.newaxis]
         if transform:
-            out[:, g] = _transformed_sii(
-                solver, sqrt_a, centre, draws, value_type, m, positions
-            )
+            out[:, g] = _transformed_sii(solver, sqrt_a, centre, draws, value_type, m, positions)
             continue
         sims = _back_transform(draws, value_type)
         params = solver @ (sims * sqrt_a[:, np.newaxis])  # 2 x R
