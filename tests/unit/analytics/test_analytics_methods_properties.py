@@ -12,10 +12,14 @@ from opencommissioning.analytics.methods import (
     ESP2013,
     disclosure_control,
     dsr,
+    funnel_limits,
+    funnel_significance,
     isr,
     mean,
     proportion,
     rate,
+    sii,
+    xmr,
 )
 
 confidences = st.floats(min_value=0.5, max_value=0.999, allow_nan=False)
@@ -176,3 +180,73 @@ def test_dsr_default_is_esp2013():
     x = np.full(19, 10.0)
     n = np.full(19, 1000.0)
     assert float(dsr(x, n).value) == pytest.approx(float(dsr(x, n, ESP2013).value))
+
+
+# ------------------------------------------- properties the reference tests suggest
+
+
+@settings(max_examples=50)
+@given(
+    st.lists(st.floats(0.5, 1e6), min_size=1, max_size=20),
+    st.floats(0.01, 500.0),
+    st.sampled_from(["observed_count", "expected_count"]),
+)
+def test_rate_funnels_are_nested_around_the_target_and_narrow(denominators, target, method):
+    # PHE's funnel tables: lower 99.8 <= lower 95 <= baseline <= upper 95 <= upper 99.8,
+    # the band narrowing as the population grows - for either Poisson convention.
+    n = np.sort(np.array(denominators)) * 1_000
+    r = funnel_limits("rate", n, target, poisson_limits=method)
+    tol = 1e-9 * target
+    assert np.all(r.lower_998 <= r.lower_95 + tol) and np.all(r.lower_95 <= target + tol)
+    assert np.all(target <= r.upper_95 + tol) and np.all(r.upper_95 <= r.upper_998 + tol)
+    assert np.all(np.diff(r.upper_998 - r.lower_998) <= tol)
+
+
+@settings(max_examples=50)
+@given(st.integers(0, 9), st.floats(0.2, 60.0))
+def test_small_count_flags_agree_with_the_exact_ratio_funnel(observed, expected):
+    # Below 10 events PHE's flag and PHE's funnel use the same exact Poisson test, so
+    # a unit is flagged exactly when it lies outside the plotted funnel.
+    sig = funnel_significance("ratio", [observed], [expected])
+    lim = funnel_limits("ratio", [expected], 1.0)
+    ratio = observed / expected
+    outside95 = ratio < lim.lower_95[0] * (1 - 1e-9) or ratio > lim.upper_95[0] * (1 + 1e-9)
+    inside95 = lim.lower_95[0] * (1 + 1e-9) < ratio < lim.upper_95[0] * (1 - 1e-9)
+    assume(outside95 or inside95)  # not on the line to rounding error
+    assert (sig.flag[0] != "within") == outside95
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.floats(20.0, 400.0), min_size=5, max_size=10),
+    st.lists(st.floats(1_000.0, 50_000.0), min_size=10, max_size=10),
+)
+def test_transformed_sii_limits_contain_the_value(rates, pops):
+    values = np.array(rates)
+    p = np.array(pops[: values.size])
+    r = sii(values, p, lower=values * 0.9, upper=values * 1.1, value_type="rate",
+            transform=True, repetitions=2000)  # fmt: skip
+    assert float(r.sii_lower) <= float(r.sii) <= float(r.sii_upper)
+    assert 0 < float(r.rii_lower) <= float(r.rii) <= float(r.rii_upper)
+
+
+@settings(max_examples=40)
+@given(
+    st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=40),
+    st.floats(-1e4, 1e4),
+    st.floats(0.01, 100.0),
+)
+def test_xmr_is_unchanged_by_a_change_of_units(values, shift, scale):
+    # NHSRplotthedots' rules compare points with the mean and with multiples of MR-bar,
+    # so re-expressing a series (shift and positive scale) moves the limits with it and
+    # leaves every special-cause label alone.
+    y = np.array(values)
+    assume(np.ptp(y) > 1e-6)
+    a, b = xmr(y), xmr(y * scale + shift)
+    np.testing.assert_allclose(b.mean, a.mean * scale + shift, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(b.upper - b.mean, (a.upper - a.mean) * scale, rtol=1e-9)
+    np.testing.assert_allclose(b.mean - b.lower, b.upper - b.mean, rtol=1e-9, atol=1e-9)
+    near_line = np.isclose(y, a.mean) | np.isclose(np.abs(y - a.mean), a.upper - a.mean)
+    near_line |= np.isclose(np.abs(y - a.mean), a.upper_2sigma - a.mean)
+    assume(not near_line.any())
+    assert b.special_cause_type.tolist() == a.special_cause_type.tolist()

@@ -99,6 +99,10 @@ def ra_cusum(
       ``S_t = min(0, S_{t-1} - W_t)``, signal when ``S_t <= -threshold``
       (``threshold`` is given as a positive number in both cases).
 
+    The lower chart follows Steiner et al.'s figures (plotted below zero). The R
+    package ``vlad`` (``racusum_scores``) accumulates the same ``odds_ratio < 1``
+    scores upwards instead, so its lower CUSUM is our ``-value``.
+
     With ``reset`` the path restarts from 0 after each signal (Steiner et al.);
     otherwise it carries on. The recursion is evaluated in closed form between
     signals, so cost grows with the number of signals, not cases.

@@ -25,6 +25,7 @@ from ._common import (
 Statistic = Literal["proportion", "rate", "ratio"]
 Overdispersion = Literal["multiplicative", "additive"] | None
 Scale = Literal["natural", "log", "sqrt"]
+PoissonLimits = Literal["observed_count", "expected_count"]
 
 
 class FunnelFlag(enum.StrEnum):
@@ -134,8 +135,28 @@ def _poisson_funnel(p: float, expected: FloatArray, side: Literal["low", "high"]
     return o
 
 
+def _expected_count_funnel(
+    p: float, expected: FloatArray, side: Literal["low", "high"]
+) -> FloatArray:
+    """FunnelPlotR's exact Poisson limits: the chi-square (Garwood) interval of the
+    expected count itself, ``qchisq(1 - p, 2E) / 2`` (low) and ``qchisq(p, 2E + 2) / 2``
+    (high), as an observed count."""
+    e = as_float(expected)
+    with np.errstate(invalid="ignore"):
+        if side == "low":
+            o = as_float(special.gammaincinv(np.where(e > 0, e, np.nan), 1.0 - p))
+            o[e == 0] = 0.0
+        else:
+            o = as_float(special.gammaincinv(e + 1.0, p))
+    return o
+
+
 def _exact_limits(
-    statistic: Statistic, denominators: FloatArray, target: float, multiplier: float
+    statistic: Statistic,
+    denominators: FloatArray,
+    target: float,
+    multiplier: float,
+    poisson_limits: PoissonLimits = "observed_count",
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     n = denominators
     if statistic == "proportion":
@@ -149,10 +170,11 @@ def _exact_limits(
     expected = as_float(n * (target / multiplier))
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = as_float(np.where(n > 0, multiplier / n, np.nan))
-    lo95 = _poisson_funnel(P95, expected, "low") * scale
-    hi95 = _poisson_funnel(P95, expected, "high") * scale
-    lo998 = _poisson_funnel(P998, expected, "low") * scale
-    hi998 = _poisson_funnel(P998, expected, "high") * scale
+    funnel = _poisson_funnel if poisson_limits == "observed_count" else _expected_count_funnel
+    lo95 = funnel(P95, expected, "low") * scale
+    hi95 = funnel(P95, expected, "high") * scale
+    lo998 = funnel(P998, expected, "low") * scale
+    hi998 = funnel(P998, expected, "high") * scale
     return lo95, hi95, lo998, hi998
 
 
@@ -279,6 +301,7 @@ def funnel_limits(
     phi: float | None = None,
     tau2: float | None = None,
     scale: Scale = "natural",
+    poisson_limits: PoissonLimits = "observed_count",
 ) -> FunnelLimits:
     """95% and 99.8% funnel plot limits at each denominator.
 
@@ -298,7 +321,21 @@ def funnel_limits(
     target); for rates and ratios the observed count whose exact Poisson interval
     just reaches the expected count (``poisson_funnel``), here solved for any
     denominator with the inverse regularised gamma function rather than tabulated
-    at integer counts - at integer counts the two coincide. Limits are clipped to
+    at integer counts - at integer counts the two coincide. ``poisson_limits``
+    chooses between the two published conventions for the exact rate and ratio
+    funnels:
+
+    * ``"observed_count"`` (default, PHEindicatormethods / Fingertips): the limit is
+      the observed count at which the unit's own exact interval just reaches the
+      expected count - so a unit lies outside the funnel exactly when
+      :func:`funnel_significance` flags it;
+    * ``"expected_count"`` (FunnelPlotR): the exact (Garwood) interval of the
+      expected count taken as if it were observed, ``qchisq(0.025, 2E) / 2E`` ..
+      ``qchisq(0.975, 2E + 2) / 2E``. Its funnel sits higher - narrower below the
+      target and wider above it (at E = 15: 0.560 .. 1.649 against 0.495 .. 1.568) -
+      so plotted points and significance flags can disagree.
+
+    Limits are clipped to
     [0, multiplier] for proportions (PHEindicatormethods clips at 100 whatever the
     multiplier) and at 0 for rates and ratios.
 
@@ -323,8 +360,12 @@ def funnel_limits(
         raise ValueError("multiplicative over-dispersion needs phi (see funnel_significance)")
     if od == "additive" and tau2 is None:
         raise ValueError("additive over-dispersion needs tau2 (see funnel_significance)")
+    if poisson_limits not in ("observed_count", "expected_count"):
+        raise ValueError(
+            f"poisson_limits must be 'observed_count' or 'expected_count', got {poisson_limits!r}"
+        )
     if od is None:
-        lo95, hi95, lo998, hi998 = _exact_limits(stat, n, t, m)
+        lo95, hi95, lo998, hi998 = _exact_limits(stat, n, t, m, poisson_limits)
     else:
         theta0 = t / m
         lims = _normal_limits(stat, n, theta0, scale, od, phi or 1.0, tau2 or 0.0)
@@ -366,6 +407,14 @@ def funnel_significance(
     (times the multiplier) for proportions and rates, and 1 (times the multiplier)
     for ratios - PHEindicatormethods ``assign_funnel_significance`` conventions.
 
+    For directly standardised rates pass, as PHEindicatormethods does, the
+    denominator each DSR implies, ``multiplier * events / DSR``; a DSR that
+    :func:`~opencommissioning.analytics.methods.dsr` leaves NaN (fewer than 10
+    events) then gives a NaN denominator and the flag ``"n/a"`` (PHE's "not
+    applicable for events less than 10 for dsrs") without moving the average.
+    For crude rates pass the populations; a zero-event unit counts towards the
+    average, as in PHE.
+
     Flags (:class:`FunnelFlag`): ``"high 99.8"``, ``"high 95"``, ``"within"``,
     ``"low 95"``, ``"low 99.8"``, and ``"n/a"`` for a missing or zero denominator.
 
@@ -383,7 +432,10 @@ def funnel_significance(
     quantiles (10%/90% by default; quantiles as R type 7, from finite z-scores);
     ``phi = mean(z_w²)``; ``tau² = max(0, (I phi - (I-1)) / (sum w - sum w²/sum w))``
     with ``w = 1/s²``. ``winsorise_mode="truncate"`` drops rather than clamps the
-    extreme units (FunnelPlotR's SHMI method). ``z_adjusted`` is ``z / sqrt(phi)``
+    extreme units (FunnelPlotR's SHMI method). On the ``"sqrt"`` scale (FunnelPlotR's
+    CQC method) FunnelPlotR divides by ``sum(w) - sum(1/s) / sum(w)``, where
+    Spiegelhalter's formula - used here - has ``sum(w²) / sum(w)``; its tau² for
+    that method therefore differs from ours. ``z_adjusted`` is ``z / sqrt(phi)``
     (multiplicative, phi >= 1) or ``(y - target) / sqrt(s² + tau²)`` (additive).
     """
     stat = _check_statistic(statistic)

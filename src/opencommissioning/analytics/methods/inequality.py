@@ -154,6 +154,7 @@ class SiiResult:
     repetitions: int
     value_type: str
     rii_method: str
+    transform: bool
 
     @property
     def value(self) -> FloatArray:
@@ -205,6 +206,7 @@ def sii(
     value_type: ValueType = "normal",
     multiplier: float = 1,
     rii_method: Literal["phe", "mean"] = "phe",
+    transform: bool = False,
 ) -> SiiResult:
     """Slope and relative index of inequality across deprivation quantiles, as
     PHEindicatormethods ``phe_sii`` (Low A, Low A (2004) *Measuring the gap:
@@ -231,6 +233,18 @@ def sii(
     back-transformed - and refitted; the limits are the ``round(R (1-c)/2)``-th and
     ``round(R (1+c)/2)``-th ordered simulated values, as ``phe_sii``.
 
+    ``transform=True`` (``phe_sii(transform = TRUE)``, for rates and proportions,
+    whose gradient across deprivation is rarely linear): the regression is made on
+    the log (rates) or logit (proportions) of the values and the simulated values stay
+    on that scale; with ``alpha``, ``beta`` the fitted intercept and slope there and
+    ``back`` the inverse transformation, ``SII = (back(alpha + beta) - back(alpha)) *
+    multiplier`` and ``RII = back(alpha + beta) / back(alpha)`` (inverted when
+    ``multiplier < 0``). A simulated slope limit ``s`` is turned into SII and RII
+    limits about the midpoint ``mid = alpha + beta / 2`` as ``back(mid + s/2) -
+    back(mid - s/2)`` and ``back(mid + s/2) / back(mid - s/2)``, as ``phe_sii``
+    (which swaps the rate limits when ``multiplier < 1``; here, as for proportions,
+    only when ``multiplier < 0``, so the lower limit is never above the upper).
+
     Standard errors: ``se`` if given (on the transformed scale for rates and
     proportions, as ``phe_sii``), otherwise ``(upper - lower) / (2 * 1.96)`` from the
     **95%** limits ``lower``/``upper`` after transformation.
@@ -247,6 +261,12 @@ def sii(
     conf = normalise_confidence(confidence)
     if value_type not in ("normal", "rate", "proportion"):
         raise ValueError(f"value_type must be 'normal', 'rate' or 'proportion', got {value_type!r}")
+    if transform and value_type == "normal":
+        raise ValueError("transform=True needs value_type 'rate' or 'proportion'")
+    if transform and rii_method != "phe":
+        raise ValueError(
+            "transform=True gives the RII as a ratio of fitted values (rii_method='phe')"
+        )
     if rii_method not in ("phe", "mean"):
         raise ValueError(f"rii_method must be 'phe' or 'mean', got {rii_method!r}")
     reps = int(repetitions)
@@ -307,6 +327,9 @@ def sii(
         draws = rng.standard_normal((nq, reps))
         draws *= s[:, np.newaxis]
         draws += centre[:, np.newaxis]
+        if transform:
+            out[:, g] = _transformed_sii(solver, sqrt_a, centre, draws, value_type, m, positions)
+            continue
         sims = _back_transform(draws, value_type)
         params = solver @ (sims * sqrt_a[:, np.newaxis])  # 2 x R
         sii_sims = params[1] * m
@@ -339,4 +362,41 @@ def sii(
         repetitions=reps,
         value_type=value_type,
         rii_method=rii_method,
+        transform=bool(transform),
     )
+
+
+def _transformed_sii(
+    solver: NDArray[np.float64],
+    sqrt_a: FloatArray,
+    centre: FloatArray,
+    draws: NDArray[np.float64],
+    value_type: ValueType,
+    multiplier: float,
+    positions: tuple[int, int],
+) -> tuple[float, float, float, float, float, float]:
+    """SII and RII with limits for ``transform=True``: the regression on the
+    log / logit scale, back-transformed as ``phe_sii`` does (see :func:`sii`)."""
+    alpha, beta = solver @ (centre * sqrt_a)
+    slopes = (solver @ (draws * sqrt_a[:, np.newaxis]))[1]
+    slope_lo, slope_hi = _order_stat(slopes, positions)
+    mid = alpha + beta / 2.0
+
+    def back(t: float) -> float:
+        return float(_back_transform(as_float(t), value_type))
+
+    def difference(slope: float) -> float:
+        return back(mid + slope / 2.0) - back(mid - slope / 2.0)
+
+    def ratio(slope: float) -> float:
+        return back(mid + slope / 2.0) / back(mid - slope / 2.0)
+
+    m = multiplier
+    sii_point = (back(alpha + beta) - back(alpha)) * m
+    rii_point = back(alpha + beta) / back(alpha)
+    sii_lo, sii_hi = difference(float(slope_lo)) * m, difference(float(slope_hi)) * m
+    rii_lo, rii_hi = ratio(float(slope_lo)), ratio(float(slope_hi))
+    if m < 0:
+        sii_lo, sii_hi = sii_hi, sii_lo
+        rii_point, rii_lo, rii_hi = 1.0 / rii_point, 1.0 / rii_hi, 1.0 / rii_lo
+    return sii_point, sii_lo, sii_hi, rii_point, rii_lo, rii_hi
