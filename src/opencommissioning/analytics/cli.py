@@ -45,6 +45,8 @@ def _run(args: argparse.Namespace) -> int:
     options: dict[str, object] = {}
     if args.engine == "spark" and args.spark_master:
         options["master"] = args.spark_master
+    if args.engine == "duckdb":
+        options.update(memory_limit=args.memory_limit, threads=args.threads)
     engine = get_engine(args.engine, **options)
     plans = compile_catalogue(indicators).plans
     start = time.perf_counter()
@@ -79,7 +81,8 @@ def _sql(args: argparse.Namespace) -> int:
     engine = DuckDBEngine()
     plans = compile_catalogue(indicators).plans
     for plan, expr in zip(plans, engine.expressions(plans, DataSource.from_folder(args.data)), strict=True):
-        print(f"-- {plan.table} by {plan.level}{' and age band' if plan.by_age else ''}")
+        print(f"-- {plan.table} by {plan.level}{' and age band' if plan.by_age else ''}"
+              f"{': distinct people' if plan.persons else ''}")
         print(ibis.to_sql(expr, dialect="duckdb"), end=";\n\n")
     return 0
 
@@ -110,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", type=Path, required=True, help="folder with population/, activity/, deprivation/")
     r.add_argument("--engine", choices=["duckdb", "spark", "reference"], default="duckdb")
     r.add_argument("--spark-master", help="e.g. spark://host:7077 (default local[2] or $SPARK_MASTER)")
+    r.add_argument("--memory-limit", help="DuckDB: e.g. 3GB; beyond it DuckDB spills to disk "
+                   "(default: DuckDB's own, 80%% of RAM)")
+    r.add_argument("--threads", type=int, help="DuckDB: worker threads (default: one per core)")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=_run)

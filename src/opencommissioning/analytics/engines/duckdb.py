@@ -1,7 +1,13 @@
-"""The DuckDB engine (the default): in-process, reads Parquet in place, multi-threaded."""
+"""The DuckDB engine (the default): in-process, reads Parquet in place, multi-threaded.
+
+With ``memory_limit`` set, DuckDB spills what does not fit (large groupings) to
+``temp_directory``, by default a folder under the system's temporary directory, never the
+current directory (DuckDB's own default for an in-memory database is ``./.tmp``)."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -17,8 +23,10 @@ class DuckDBEngine(IbisEngine):
     name = "duckdb"
 
     def __init__(self, database: str = ":memory:", *, threads: int | None = None,
-                 memory_limit: str | None = None) -> None:
-        config: dict[str, Any] = {}
+                 memory_limit: str | None = None, temp_directory: str | Path | None = None) -> None:
+        config: dict[str, Any] = {
+            "temp_directory": str(temp_directory or Path(tempfile.gettempdir()) / "opencommissioning-duckdb"),
+        }
         if threads:
             config["threads"] = threads
         if memory_limit:
