@@ -85,3 +85,20 @@ def test_no_row_any_measure_counts_fails_a_necessary_condition(measures: list[Me
         counted = any(all(condition_matches(c, row.get(c.column)) for c in m.where) for m in measures)
         if counted:
             assert all(condition_matches(c, row.get(c.column)) for c in necessary), (row, necessary)
+
+
+def test_duckdb_spills_under_the_temporary_folder_never_the_working_directory() -> None:
+    import tempfile
+
+    from opencommissioning.analytics.engines.duckdb import DuckDBEngine
+
+    engine = DuckDBEngine(memory_limit="1GB", threads=1)
+    try:
+        temp, limit, threads = engine.backend.raw_sql(
+            "SELECT current_setting('temp_directory'), current_setting('memory_limit'), "
+            "current_setting('threads')").fetchone()
+    finally:
+        engine.close()
+    assert temp.startswith(tempfile.gettempdir())
+    assert limit.endswith("MiB") or limit.endswith("GiB")
+    assert int(threads) == 1
