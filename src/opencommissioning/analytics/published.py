@@ -30,6 +30,26 @@ class PublishedCountsInvalid(ValueError):
     """Published counts that cannot be turned into an indicator's values."""
 
 
+def with_england(published: pa.Table, code: str = "ENG") -> pa.Table:
+    """The published counts plus, for each indicator, level and period, an England row
+    (level ``england``) pooling every organisation's counts - right when the
+    organisations cover England once, as CCGs and NHS trusts do."""
+    if published.num_rows == 0:
+        return published
+    grouped = published.group_by(["indicator_id", "level", "period"]).aggregate(
+        [("numerator", "sum"), ("denominator", "sum"), ("source", "min")])
+    n = grouped.num_rows
+    england = pa.table({
+        "indicator_id": grouped["indicator_id"], "level": pa.array(["england"] * n, pa.string()),
+        "organisation": pa.array([code] * n, pa.string()), "period": grouped["period"],
+        "numerator": grouped["numerator_sum"], "denominator": grouped["denominator_sum"],
+        "source": pc.binary_join_element_wise(grouped["source_min"],
+                                              pa.array([f"(England: every {lvl} added up)" for lvl in
+                                                        grouped["level"].to_pylist()], pa.string()), " "),
+    }).cast(published.schema)
+    return pa.concat_tables([published, england])
+
+
 def published_values(indicators: Sequence[Indicator], published: pa.Table) -> pa.Table:
     """The values of every indicator that has published counts, as
     :data:`PUBLISHED_VALUES_SCHEMA` (``period_kind`` is ``month`` for ``YYYY-MM`` periods

@@ -173,6 +173,25 @@ def load_practices(data_dir: Path, n: int, rng: np.random.Generator,
     return Practices(codes, commissioners, scores, quintile, all_lists[chosen], main), trusts
 
 
+#: A rough England age structure (share of each ESP2013 band, by sex), used only for
+#: made-up practices when no real data is available.
+_MADE_UP_AGES = _age_curve({0: 1.1, 20: 1.2, 35: 1.3, 50: 1.25, 65: 1.0, 75: 0.7, 85: 0.3, 92: 0.12})
+
+
+def made_up_practices(codes: Sequence[str], commissioner: str, *, seed: int = 1, trust: str = "Z8001") -> tuple[Practices, list[str]]:
+    """Practices with made-up list sizes (3,000-12,000 patients, a rough England age
+    structure) and IMD scores (5-45), all with one made-up trust: the synthetic demo."""
+    rng = np.random.default_rng([seed, 9])
+    shares = _MADE_UP_AGES / _MADE_UP_AGES.sum() / 2
+    sizes = rng.uniform(3_000, 12_000, len(codes))
+    lists = sizes[:, None, None] * np.broadcast_to(shares, (len(codes), 2, N_BANDS))
+    imd = rng.uniform(5, 45, len(codes))
+    ranks = np.argsort(np.argsort(-imd))
+    quintile = (ranks * 5 // max(len(codes), 1) + 1).astype(np.int64)
+    return Practices(list(codes), [commissioner] * len(codes), imd, quintile, np.array(lists),
+                     np.zeros(len(codes), dtype=np.int64)), [trust]
+
+
 def _rurality(data_dir: Path) -> dict[str, float]:
     """1.0 for practices NHS Digital's 2022-23 payments file calls rural, 0.0 for urban."""
     path = data_dir / PAYMENTS
@@ -321,7 +340,8 @@ def synthesise(out: Path | str, *, practices: int = 6500, rows: int = 10_000_000
                chunk_rows: int = 1_000_000, progress: Callable[[int], None] | None = None,
                practice_codes: Sequence[str] | None = None, fraction: float | None = None,
                kinds: Sequence[str] | None = None, practice_sd: float = 0.0,
-               changes: Sequence[Change] = (), main_provider: Mapping[str, str] | None = None) -> dict[str, Any]:
+               changes: Sequence[Change] = (), main_provider: Mapping[str, str] | None = None,
+               made_up: tuple[Practices, list[str]] | None = None) -> dict[str, Any]:
     """Write synthetic England under ``out``; returns the metadata written.
 
     Options for a commissioner's own demo data (all off by default):
@@ -336,10 +356,15 @@ def synthesise(out: Path | str, *, practices: int = 6500, rows: int = 10_000_000
       (real practices differ by more than deprivation and chance);
     * ``changes``: step changes in rates from a month on (see :class:`Change`);
     * ``main_provider``: commissioner code -> trust code of its main provider (otherwise
-      a random trust).
+      a random trust);
+    * ``made_up``: practices and trusts from :func:`made_up_practices`, for when there is
+      no folder of real data at all (then nothing real is read).
+
+    With ``fraction=1.0`` the population table is the list sizes themselves (rounded),
+    not a Poisson draw from them.
     """
     src = Path(data_dir or os.environ.get("OPENCOMMISSIONING_DATA_DIR", ""))
-    if not (src / LIST_SIZES).is_file():
+    if made_up is None and not (src / LIST_SIZES).is_file():
         raise FileNotFoundError(f"{src / LIST_SIZES} not found: pass --data-dir or set "
                                 "OPENCOMMISSIONING_DATA_DIR to the folder of real data files")
     if practices < 1 or rows < 1 or months < 1:
@@ -352,7 +377,7 @@ def synthesise(out: Path | str, *, practices: int = 6500, rows: int = 10_000_000
         raise ValueError("fraction must be in (0, 1]")
     root = Path(out)
     rng = np.random.default_rng([seed, 0])
-    prac, trusts = load_practices(src, practices, rng, practice_codes)
+    prac, trusts = made_up if made_up is not None else load_practices(src, practices, rng, practice_codes)
     if main_provider:
         for i, comm in enumerate(prac.commissioners):
             if comm in main_provider and main_provider[comm] in trusts:
@@ -368,7 +393,10 @@ def synthesise(out: Path | str, *, practices: int = 6500, rows: int = 10_000_000
     natural = float((prac.lists[:, None] * rates).sum()) * months
     if fraction is None:
         fraction = rows / natural
-    pops = rng.poisson(prac.lists * fraction).astype(np.int64)
+    if fraction == 1.0:
+        pops = np.rint(prac.lists).astype(np.int64)
+    else:
+        pops = rng.poisson(prac.lists * fraction).astype(np.int64)
     provider_speed = rng.normal(0, 0.25, len(trusts))
     period_list = _months(start, months)
     # population and deprivation
@@ -387,7 +415,7 @@ def synthesise(out: Path | str, *, practices: int = 6500, rows: int = 10_000_000
         one.append_column("period", pa.array([p] * one.num_rows, pa.string())) for p in period_list
     ]).select(["organisation", "commissioner", "period", "sex", "age_band", "count"])
     pq.write_table(population.cast(arrow_schema("population")), root / "population" / "population.parquet")
-    rural = _rurality(src)
+    rural = _rurality(src) if made_up is None else {}
     pq.write_table(pa.table({
         "organisation": pa.array(prac.codes, pa.string()), "imd_score": pa.array(prac.imd),
         "imd_quintile": pa.array(prac.quintile.astype(np.int8)),
@@ -418,6 +446,7 @@ def synthesise(out: Path | str, *, practices: int = 6500, rows: int = 10_000_000
             if progress:
                 progress(table.num_rows)
     meta = {
+        "made_up": made_up is not None,
         "practices": n, "rows_requested": rows, "rows_written": written, "months": period_list,
         "seed": seed, "sampling_fraction": fraction, "registered_patients": int(pops.sum()),
         "real_list_size_total": float(prac.lists.sum()), "providers": len(trusts),
