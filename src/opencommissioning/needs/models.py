@@ -220,6 +220,9 @@ class PeerFeatures(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "level", "organisation"], name="needs_one_feature_row")]
 
+    def __str__(self) -> str:
+        return f"Characteristics of {self.organisation} ({self.level})"
+
 
 class PeerLink(models.Model):
     """One of an organisation's nearest neighbours, nearest first."""
@@ -234,6 +237,9 @@ class PeerLink(models.Model):
     class Meta:
         ordering = ["organisation", "rank"]
         indexes = [models.Index(fields=["run", "level", "organisation"])]
+
+    def __str__(self) -> str:
+        return f"{self.peer} is neighbour {self.rank} of {self.organisation}"
 
 
 class Target(models.Model):
@@ -277,3 +283,6 @@ class PriorityIndicator(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["priority", "indicator_id"], name="needs_indicator_once_per_priority")]
+
+    def __str__(self) -> str:
+        return f"{self.indicator_id} measures {self.priority}"

@@ -25,7 +25,18 @@ from opencommissioning.core.models import Organisation, OrganisationKind
 
 from . import catalogue
 from .compute import ENGLAND
-from .models import ComputeRun, DatasetLoad, IndicatorValue, Level, LoadStatus, PeerFeatures, PeerLink, RunStatus, Scope, Target
+from .models import (
+    ComputeRun,
+    DatasetLoad,
+    IndicatorValue,
+    Level,
+    LoadStatus,
+    PeerFeatures,
+    PeerLink,
+    RunStatus,
+    Scope,
+    Target,
+)
 
 SCOPE_ORDER = {Scope.LOCAL: 0, Scope.NATIONAL: 1, Scope.PUBLISHED: 2}
 PROFILE_KINDS = {OrganisationKind.COMMISSIONER: Level.COMMISSIONER, OrganisationKind.PRACTICE: Level.PRACTICE,
@@ -57,6 +68,7 @@ class Figure:
     level: str
     organisation: str
     period: str
+    period_kind: str
     numerator: float | None
     denominator: float | None
     value: float | None
@@ -78,11 +90,11 @@ class Figure:
 def figure(v: IndicatorValue, public: bool = False) -> Figure:
     if public:
         hidden = v.public_suppressed or v.suppressed
-        return Figure(v.indicator_id, v.scope, v.level, v.organisation, v.period, v.public_numerator,
+        return Figure(v.indicator_id, v.scope, v.level, v.organisation, v.period, v.period_kind, v.public_numerator,
                       v.public_denominator, None if hidden else v.value, None if hidden else v.lower,
                       None if hidden else v.upper, None if hidden else v.lower_998, None if hidden else v.upper_998,
                       hidden, v.synthetic, v.source)
-    return Figure(v.indicator_id, v.scope, v.level, v.organisation, v.period, v.numerator, v.denominator, v.value,
+    return Figure(v.indicator_id, v.scope, v.level, v.organisation, v.period, v.period_kind, v.numerator, v.denominator, v.value,
                   v.lower, v.upper, v.lower_998, v.upper_998, v.suppressed, v.synthetic, v.source)
 
 

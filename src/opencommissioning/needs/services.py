@@ -436,8 +436,8 @@ def link_indicators(*, by: User, priority: Priority, indicator_ids: Iterable[str
     _refuse({"indicators": "choose at least one indicator"} if not ids else {})
     before = sorted(priority.indicators.values_list("indicator_id", flat=True))
     priority.indicators.exclude(indicator_id__in=ids).delete()
-    PriorityIndicator.objects.bulk_create((PriorityIndicator(priority=priority, indicator_id=i) for i in ids
-                                           if i not in before))
+    PriorityIndicator.objects.bulk_create(PriorityIndicator(priority=priority, indicator_id=i) for i in ids
+                                           if i not in before)
     record(by=by, action="needs.priority.indicators", obj=priority, summary=f"Changed the indicators of {priority.title}",
            before={"indicators": before}, after={"indicators": ids})
     return priority
