@@ -207,6 +207,7 @@ GOVERNANCE_GIFTS_THRESHOLD_POUNDS = int(os.environ.get("GOVERNANCE_GIFTS_THRESHO
 NEEDS_STORE = Path(os.environ.get("OPENCOMMISSIONING_NEEDS_STORE", VAR_DIR / "needs-store"))
 NEEDS_UPLOADS = Path(os.environ.get("OPENCOMMISSIONING_NEEDS_UPLOADS", VAR_DIR / "needs-uploads"))
 NEEDS_ENGINE = os.environ.get("OPENCOMMISSIONING_NEEDS_ENGINE", "duckdb")
+NEEDS_DEMO = True  # load_demo loads the needs demo data (tests turn it off except their own)
 NEEDS_MAX_UPLOAD_BYTES = int(os.environ.get("NEEDS_MAX_UPLOAD_BYTES", str(2 * 1024 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -321,6 +321,7 @@ class Variation:
     scope: str | None
     synthetic: bool
     note: str = ""
+    hidden: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def outliers(self) -> list[FunnelPoint]:
@@ -359,9 +360,11 @@ def variation(ind: Indicator, run: ComputeRun, *, commissioner: Organisation | N
             rows = [local.get(v.organisation, v) for v in rows]
     figures = [figure(v, public) for v in rows]
     usable = [f for f in figures if f.value is not None and f.numerator is not None and f.denominator]
-    names = _names(f.organisation for f in usable)
+    names = _names(f.organisation for f in figures)
     result = Variation(indicator=ind, of=of, span=span, points=[], funnel=None, scope=scope,
-                       synthetic=any(f.synthetic for f in usable))
+                       synthetic=any(f.synthetic for f in usable),
+                       hidden=sorted((names[f.organisation].name if f.organisation in names else f.organisation, f.organisation)
+                                     for f in figures if f not in usable))
     if not usable:
         result.note = "No values for this indicator at this level yet."
         return result

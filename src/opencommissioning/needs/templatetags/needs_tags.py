@@ -25,16 +25,22 @@ FLAG_COLOURS = {"high 99.8": "red", "high 95": "orange", "within": "green", "low
 @register.filter
 def num(value: Any, digits: int = 2) -> str:
     """A number to ``digits`` decimal places with thousands separators; a dash for none."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
         return "–"
-    return f"{float(value):,.{int(digits)}f}"
+    if not math.isfinite(number):
+        return "–"
+    return f"{number:,.{int(digits)}f}"
 
 
 @register.filter
 def count(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
         return "*"
-    return f"{float(value):,.0f}"
+    return f"{number:,.0f}" if math.isfinite(number) else "*"
 
 
 @register.filter
@@ -67,6 +73,7 @@ def get(mapping: Any, key: Any) -> Any:
 
 @register.filter
 def percent(value: Any) -> str:
-    if value is None:
+    try:
+        return f"{100 * float(value):.1f}%"
+    except (TypeError, ValueError):
         return "–"
-    return f"{100 * float(value):.1f}%"
