@@ -77,3 +77,13 @@ def percent(value: Any) -> str:
         return f"{100 * float(value):.1f}%"
     except (TypeError, ValueError):
         return "–"
+
+
+POINT_TEXT = {"common_cause": "Common cause", "special_cause_improvement": "Special cause: improvement",
+              "special_cause_concern": "Special cause: concern", "special_cause_neutral_high": "Special cause: higher",
+              "special_cause_neutral_low": "Special cause: lower"}
+
+
+@register.filter
+def point_text(value: str) -> str:
+    return POINT_TEXT.get(value, value)
