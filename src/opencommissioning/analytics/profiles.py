@@ -326,8 +326,8 @@ def nearest_neighbours(features: Mapping[str, Mapping[str, float]], weights: Map
     if len(codes) < 2 or not names:
         return {c: [] for c in codes}
     x = np.array([[features[c].get(n, np.nan) for n in names] for c in codes], dtype=np.float64)
-    known = np.isfinite(x).any(axis=0)  # a characteristic nobody has is left out
-    names = [n for n, k in zip(names, known, strict=True) if k]
+    known = np.asarray(np.isfinite(x).any(axis=0), dtype=bool)  # a characteristic nobody has is left out
+    names = [n for n, k in zip(names, known.tolist(), strict=True) if k]
     x = x[:, known]
     if not names:
         return {c: [] for c in codes}

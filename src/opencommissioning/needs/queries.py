@@ -265,9 +265,15 @@ def _row(ind: Indicator, v: IndicatorValue, england: dict[tuple[str, str], Indic
     fig = figure(v, public)
     eng_v = england.get((ind.id, v.scope)) or (england.get((ind.id, Scope.NATIONAL)) if v.scope == Scope.LOCAL else None)
     eng = figure(eng_v, public) if eng_v else None
-    peers = [figure(p, public).value for p in peer_values.get((ind.id, v.scope), [])]
+    # a commissioner's local value is compared with the other commissioners' national ones
+    peer_rows = peer_values.get((ind.id, v.scope), []) or (peer_values.get((ind.id, Scope.NATIONAL), [])
+                                                            if v.scope == Scope.LOCAL else [])
+    peers = [figure(p, public).value for p in peer_rows]
     peer_spread = profiles.spread(peers)
-    values = [figure(s, public).value for s in spread_values.get((ind.id, v.scope), [])]
+    group = spread_values.get((ind.id, v.scope), [])
+    if len(group) < 3 and v.scope == Scope.LOCAL:
+        group = [g for g in spread_values.get((ind.id, Scope.NATIONAL), []) if g.organisation != v.organisation] + [v]
+    values = [figure(s, public).value for s in group]
     row = ProfileRow(
         indicator=ind, figure=fig, england=eng,
         peer_median=peer_spread.median if peer_spread else None, peer_count=peer_spread.count if peer_spread else 0,
