@@ -209,8 +209,6 @@ NEEDS_UPLOADS = Path(os.environ.get("OPENCOMMISSIONING_NEEDS_UPLOADS", VAR_DIR /
 NEEDS_ENGINE = os.environ.get("OPENCOMMISSIONING_NEEDS_ENGINE", "duckdb")
 NEEDS_DEMO = True  # load_demo loads the needs demo data (tests turn it off except their own)
 NEEDS_MAX_UPLOAD_BYTES = int(os.environ.get("NEEDS_MAX_UPLOAD_BYTES", str(2 * 1024 * 1024 * 1024)))
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Background tasks: django-tasks with its database backend (no broker). `make demo` starts
 # the worker beside the web server; tests run tasks at once.

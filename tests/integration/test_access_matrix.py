@@ -116,6 +116,8 @@ MATRIX: dict[str, tuple[frozenset, str, str, int | tuple[int, int]]] = {
     "referrals/<uuid:public_id>/reply/": (frozenset({Role.REFERRER}), "post", f"{_REF}/reply/", 404),
     "referrals/<uuid:public_id>/convert/": (frozenset({Role.REFERRER}), "post", f"{_REF}/convert/", 404),
     "referrals/<uuid:public_id>/close/": (frozenset({Role.REFERRER}), "post", f"{_REF}/close/", 404),
+    "api/needs/indicators": (NEEDS_READERS, "get", "/api/needs/indicators", 200),
+    "api/needs/indicators/<indicator_id>/values": (NEEDS_READERS, "get", f"/api/needs/indicators/{_IND}/values", 200),
     "needs/": (NEEDS_READERS, "get", "/needs/", 200),
     "needs/data/": (NEEDS_ANALYST, "get", "/needs/data/", 200),
     "needs/data/<int:pk>/": (NEEDS_ANALYST, "get", f"/needs/data/{MISSING}/", 404),

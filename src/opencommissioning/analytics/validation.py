@@ -289,7 +289,7 @@ def check_table(name: str, table: pa.Table, *, first_row: int = 2, limit: int = 
             result.periods = sorted(pc.unique(typed["period"]).drop_null().to_pylist())
         org_col = {"activity": "practice"}.get(name, "organisation")
         result.organisations = sorted(pc.unique(typed[org_col]).drop_null().to_pylist())
-        if name == "activity":
-            vc = pc.value_counts(typed["setting"]).to_pylist()
+        if name in ("activity", "published"):  # rows by setting, or by indicator for published counts
+            vc = pc.value_counts(typed["setting" if name == "activity" else "indicator_id"]).to_pylist()
             result.counts_by_setting = {str(v["values"]): int(v["counts"]) for v in vc}
     return result

@@ -135,7 +135,8 @@ def compute_all() -> Computed:
     everything = catalogue.indicators()
     loaded = {s: _loaded(s) for s in Scope.values}
     out.loads = sorted(load.pk for loads in loaded.values() for load in loads)
-    store.sweep([(load.scope, load.table, load.pk) for loads in loaded.values() for load in loads])
+    running = DatasetLoad.objects.filter(status__in=[LoadStatus.QUEUED, LoadStatus.RUNNING]).values_list("pk", flat=True)
+    store.sweep([(load.scope, load.table, load.pk) for loads in loaded.values() for load in loads], running)
     held_back: set[str] = set()
     local_features: dict[str, dict[str, float]] = {}
     try:

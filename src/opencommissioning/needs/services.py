@@ -135,14 +135,16 @@ def _progress(load: DatasetLoad, stage: str, done: int, total: int) -> None:
     DatasetLoad.objects.filter(pk=load.pk).update(stage=stage, progress_done=done, progress_total=max(total, 1))
 
 
-def _overlapping(load: DatasetLoad, periods: list[str], organisations: list[str]) -> list[DatasetLoad]:
-    """Loaded data of the same scope and table for the same periods and organisations:
-    loading both would count those rows twice."""
+def _overlapping(load: DatasetLoad, periods: list[str], organisations: list[str],
+                 indicators: Iterable[str] = ()) -> list[DatasetLoad]:
+    """Loaded data of the same scope and table for the same periods and organisations (and,
+    for published counts, the same indicators): loading both would count those rows twice."""
     out = []
-    wanted_periods, wanted_orgs = set(periods), set(organisations)
+    wanted_periods, wanted_orgs, wanted_indicators = set(periods), set(organisations), set(indicators)
     for other in DatasetLoad.objects.filter(scope=load.scope, table=load.table, status=LoadStatus.LOADED).exclude(pk=load.pk):
         same_periods = not periods or not other.periods or wanted_periods & set(other.periods)
-        if same_periods and wanted_orgs & set(other.organisations):
+        same_indicators = load.table != Table.PUBLISHED or wanted_indicators & set(other.counts_by_setting or {})
+        if same_periods and same_indicators and wanted_orgs & set(other.organisations):
             out.append(other)
     return out
 
@@ -169,7 +171,7 @@ def run_load(*, load_id: int) -> DatasetLoad:
         del raw
         if not checked.ok or checked.table is None:
             return _reject(load, [[p.row, p.column, p.reason] for p in checked.problems], checked.problem_count)
-        overlaps = _overlapping(load, checked.periods, checked.organisations)
+        overlaps = _overlapping(load, checked.periods, checked.organisations, checked.counts_by_setting)
         if overlaps and not load.replace_overlapping:
             names = ", ".join(f"load {o.pk} ({o.file_name}, {o.period_range or 'no periods'})" for o in overlaps)
             return _reject(load, [[None, "", f"the same periods and organisations are already loaded by {names}: "
@@ -424,20 +426,4 @@ def record_priority(*, by: User, board: Organisation, title: str, description: s
         if existing is None:
             raise
         return existing
-    return priority
-
-
-@transaction.atomic
-def link_indicators(*, by: User, priority: Priority, indicator_ids: Iterable[str]) -> Priority:
-    """Set the indicators that measure a priority."""
-    ids = sorted(set(indicator_ids))
-    unknown = [i for i in ids if catalogue.by_id(i) is None]
-    _refuse({"indicators": f"not in the catalogue: {', '.join(unknown)}"} if unknown else {})
-    _refuse({"indicators": "choose at least one indicator"} if not ids else {})
-    before = sorted(priority.indicators.values_list("indicator_id", flat=True))
-    priority.indicators.exclude(indicator_id__in=ids).delete()
-    PriorityIndicator.objects.bulk_create(PriorityIndicator(priority=priority, indicator_id=i) for i in ids
-                                           if i not in before)
-    record(by=by, action="needs.priority.indicators", obj=priority, summary=f"Changed the indicators of {priority.title}",
-           before={"indicators": before}, after={"indicators": ids})
     return priority

@@ -68,6 +68,8 @@ def publish(load_id: int, scope: str, table: str) -> Path:
 
 def _prune_empty(base: Path) -> None:
     for table_folder in base.glob("*/*"):
+        if table_folder.parent.name.startswith("."):
+            continue  # staging: a load in progress
         if table_folder.is_dir() and not any(table_folder.iterdir()):
             table_folder.rmdir()
 
@@ -79,18 +81,19 @@ def remove(scope: str, table: str, load_id: int) -> None:
     _prune_empty(root())
 
 
-def sweep(loaded: Iterable[tuple[str, str, int]]) -> list[Path]:
+def sweep(loaded: Iterable[tuple[str, str, int]], running: Iterable[int] = ()) -> list[Path]:
     """Remove every load folder that is not in ``loaded`` (scope, table, id) and every
-    staging folder; returns what was removed."""
+    staging folder but those of ``running`` loads; returns what was removed."""
     keep = {load_folder(s, t, i) for s, t, i in loaded}
-    removed = []
+    busy = {staging_folder(i) for i in running}
+    removed: list[Path] = []
     base = root()
     if not base.exists():
         return removed
-    staging = base / ".staging"
-    if staging.exists():
-        removed.append(staging)
-        shutil.rmtree(staging)
+    for staged in (base / ".staging").glob("*"):
+        if staged not in busy:
+            removed.append(staged)
+            shutil.rmtree(staged)
     for folder in base.glob("*/*/load=*"):
         if folder not in keep:
             removed.append(folder)

@@ -131,3 +131,13 @@ def test_withdrawing_a_load_takes_it_out_of_the_store(people, client_as, tmp_pat
     load.refresh_from_db()
     assert load.status == LoadStatus.WITHDRAWN and load.withdrawn_reason == "wrong month"
     assert _store_files() == []
+
+
+def test_sweeping_leaves_loads_in_progress_alone(people):
+    for load_id in (41, 42):
+        store.staging_folder(load_id).mkdir(parents=True)
+    orphan = store.load_folder("local", "activity", 43)
+    orphan.mkdir(parents=True)
+    removed = store.sweep([], running=[41])
+    assert store.staging_folder(41).exists() and not store.staging_folder(42).exists() and not orphan.exists()
+    assert set(removed) == {store.staging_folder(42), orphan}

@@ -175,3 +175,14 @@ def test_index_lists_the_areas_and_sources(needs, client_as):
     html = client_as(Role.PATIENT_REPRESENTATIVE).get("/needs/").content.decode()
     assert "/needs/profiles/02A/" in html and "/needs/profiles/02A-NOR/" in html and f"/needs/profiles/{TINY}/" in html
     assert "test published counts" in html
+
+
+def test_the_api_gives_the_stored_values(needs, client_as):
+    client = client_as(Role.AUDITOR)
+    assert len(client.get("/api/needs/indicators").json()) == len(catalogue.indicators())
+    body = client.get(f"/api/needs/indicators/emergency_admissions_rate/values?level=practice&organisation={OUTLIER}"
+                      "&period_kind=span").json()
+    stored = IndicatorValue.objects.get(indicator_id="emergency_admissions_rate", level="practice", organisation=OUTLIER,
+                                        period_kind="span")
+    assert body["count"] == 1 and body["items"][0]["value"] == stored.value
+    assert client_as(Role.PROVIDER).get("/api/needs/indicators").status_code == 401
