@@ -86,12 +86,11 @@ def test_the_upload_form_names_bad_fields(people, client_as):
     assert not DatasetLoad.objects.exists()
 
 
-def test_a_queued_load_shows_progress_until_the_worker_runs_it(people, client_as, settings, tmp_path,
-                                                              django_capture_on_commit_callbacks):
+def test_a_queued_load_shows_progress_until_the_worker_runs_it(people, client_as, settings, real_transactions):
+    """The real worker commits and closes its connection, so this test commits for real."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
     client = client_as(Role.COMMISSIONING_MANAGER)
-    with django_capture_on_commit_callbacks(execute=True):
-        _upload(client, GOOD)
+    _upload(client, GOOD)
     load = DatasetLoad.objects.get()
     assert load.status == LoadStatus.QUEUED
     partial = client.get(f"/needs/data/{load.pk}/progress/", headers={"HX-Request": "true"})
