@@ -197,3 +197,24 @@ def test_public_counts_suppress_small_numbers_and_round_the_rest() -> None:
 def test_the_catalogue_at_practice_level_keeps_its_definition() -> None:
     ind = dataclasses.replace(CATALOGUE["ae_4_hours_all_types"], level="practice")
     assert ind.columns()["activity"] >= {"practice", "period", "setting", "ae_minutes"}
+
+
+def test_synthetic_options_for_a_commissioners_demo(tmp_path: Path) -> None:
+    import pyarrow.dataset as ds
+
+    from opencommissioning.analytics.synthetic import Change, made_up_practices, synthesise
+
+    codes = ["Z90001", "Z90002", "Z90003"]
+    made_up = made_up_practices(codes, "99Z")
+    meta = synthesise(tmp_path, fraction=1.0, months=3, start="2025-01", kinds=["emergency", "DM"],
+                      changes=[Change("emergency", "2025-03", 0.0, "Z90002")], made_up=made_up, seed=3)
+    population = ds.dataset(tmp_path / "population").to_table()
+    first = population.filter(pc.equal(population["period"], "2025-01"))
+    assert sum(first["count"].to_pylist()) == int(np.rint(made_up[0].lists).sum())  # the lists themselves
+    activity = ds.dataset(tmp_path / "activity").to_table()
+    assert set(activity["setting"].to_pylist()) == {"admission", "register"} and meta["made_up"]
+    march = activity.filter(pc.equal(activity["period"], "2025-03"))
+    z2 = march.filter(pc.and_(pc.equal(march["practice"], "Z90002"), pc.equal(march["setting"], "admission")))
+    assert z2.num_rows == 0  # the step change stopped its emergency admissions
+    with pytest.raises(ValueError, match="unknown kind"):
+        synthesise(tmp_path / "x", made_up=made_up, kinds=["admissions"])
