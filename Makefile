@@ -37,10 +37,16 @@ demo: install ## migrate SQLite, load the demo commissioner and serve http://127
 	OPENCOMMISSIONING_ENV=demo $(BIN)/python manage.py migrate --no-input
 	@echo "==> Loading the demo commissioning organisation"
 	OPENCOMMISSIONING_ENV=demo $(BIN)/python manage.py load_demo
-	@echo "==> Serving the platform on http://127.0.0.1:8000 (Ctrl-C stops it)"
-	OPENCOMMISSIONING_ENV=demo $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@echo "==> Serving the platform on http://127.0.0.1:8000 with the background worker (Ctrl-C stops both)"
+	$(SERVE)
 
-serve: install ## serve the existing database without reloading the demo
+serve: install ## serve the existing database (and the background worker) without reloading the demo
+	$(SERVE)
+
+# The web server and the background worker (django-tasks' database backend: uploads and
+# recomputes run there); stopping the server stops the worker.
+SERVE = OPENCOMMISSIONING_ENV=demo $(BIN)/python manage.py db_worker --no-reload --interval 1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT; \
 	OPENCOMMISSIONING_ENV=demo $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 chromium: ## Debian's chromium for the browser tests (never a downloaded browser)

@@ -46,6 +46,19 @@ def run_referrals() -> None:
     print(f"Written to {path.relative_to(ROOT)}")
 
 
+def run_needs() -> None:
+    """Recompute of every needs indicator on the demo data (bench/needs.py, its own var dir)."""
+    print("==> needs recompute benchmark (demo data, DuckDB)", flush=True)
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "needs.py")], cwd=ROOT, check=True,
+                         capture_output=True, text=True, timeout=3600)
+    result = {"benchmark": "needs", "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+              "machine": {"python": platform.python_version(), "cpus": os.cpu_count()}, **json.loads(out.stdout)}
+    path = RESULTS / "needs.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print(f"Written to {path.relative_to(ROOT)}")
+
+
 def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = {
@@ -71,6 +84,7 @@ def main() -> None:
     run_referrals()
     print("==> analytics benchmark (synthetic England; writes bench/results/analytics.json)", flush=True)
     subprocess.run([sys.executable, str(ROOT / "bench" / "analytics.py")], cwd=ROOT, check=True)
+    run_needs()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ Standard library only, so it runs before the project's own dependencies are inst
 What it does:
 
 - copies the NHS.UK frontend's compiled CSS, its JavaScript (an ES module: load it with
-  ``<script type="module">`` and call ``initAll()``) and its images, and htmx, into
+  ``<script type="module">`` and call ``initAll()``) and its images, htmx, and the Vega,
+  Vega-Lite and vega-embed browser builds (for the charts), into
   ``src/opencommissioning/static/vendor/`` (generated, gitignored);
 - removes every ``@font-face`` rule that loads a font from another host: the NHS.UK CSS
   loads Frutiger from assets.nhs.uk, which we never call (the fonts are licensed and not
@@ -129,6 +130,9 @@ def build(node_modules: Path, dest: Path) -> int:
         "js": nhsuk / "nhsuk-frontend.min.js",
         "images": nhsuk / "assets" / "images",
         "htmx": htmx / "htmx.min.js",
+        "vega": node_modules / "vega" / "build" / "vega.min.js",
+        "vega-lite": node_modules / "vega-lite" / "build" / "vega-lite.min.js",
+        "vega-embed": node_modules / "vega-embed" / "build" / "vega-embed.min.js",
     }
     missing = [source for source in sources.values() if not source.exists()]
     if missing:
@@ -148,6 +152,9 @@ def build(node_modules: Path, dest: Path) -> int:
     outputs[dest / "nhsuk" / "nhsuk-frontend.min.js"] = js.encode("utf-8")
     htmx_js = process_js(sources["htmx"].read_text(encoding="utf-8"), "htmx.min.js", report)
     outputs[dest / "htmx" / "htmx.min.js"] = htmx_js.encode("utf-8")
+    for name in ("vega", "vega-lite", "vega-embed"):
+        script = process_js(sources[name].read_text(encoding="utf-8"), f"{name}.min.js", report)
+        outputs[dest / "vega" / f"{name}.min.js"] = script.encode("utf-8")
     images = sorted(p for p in sources["images"].iterdir() if p.is_file())
     for image in images:
         outputs[dest / "nhsuk" / "assets" / "images" / image.name] = image.read_bytes()
@@ -168,7 +175,7 @@ def build(node_modules: Path, dest: Path) -> int:
         return 1
 
     # Only the folders this script owns are replaced, so no stale file survives.
-    for owned in (dest / "nhsuk", dest / "htmx"):
+    for owned in (dest / "nhsuk", dest / "htmx", dest / "vega"):
         if owned.exists():
             shutil.rmtree(owned)
     for path, data in sorted(outputs.items()):

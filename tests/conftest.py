@@ -21,6 +21,18 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def needs_store(settings, tmp_path_factory):
+    """Each test loads needs data into its own store; tasks run at once; the other demos'
+    tests skip the needs demo (its own test turns it on)."""
+    base = tmp_path_factory.mktemp("needs")
+    settings.NEEDS_STORE = base / "store"
+    settings.NEEDS_UPLOADS = base / "uploads"
+    settings.NEEDS_DEMO = False
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+    return base
+
+
 @pytest.fixture
 def real_transactions(transactional_db):
     """For tests that need real commits. The flush after such a test must empty the

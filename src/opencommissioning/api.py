@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from opencommissioning.api_auth import DenyAll
 from opencommissioning.core.api import router as organisations_router
 from opencommissioning.core.permissions import PUBLIC
+from opencommissioning.needs.api import router as needs_router
 from opencommissioning.referrals import api as referrals_api
 
 api = NinjaAPI(
@@ -18,6 +19,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", organisations_router)
+api.add_router("/", needs_router)
 referrals_api.install(api)  # /api/fhir/ServiceRequest (practice tokens)
 
 

@@ -10,6 +10,8 @@ Variables (all optional in development and the demo):
 - ``DJANGO_ALLOWED_HOSTS``: comma-separated; defaults to localhost names outside production.
 - ``OPENCOMMISSIONING_DATA_DIR``: the public data directory; defaults to ``../shared/data``
   beside the checkout when it exists.
+- ``OPENCOMMISSIONING_NEEDS_STORE``: the folder of loaded row-level data (Parquet) the needs
+  assessment computes from; defaults to ``var/needs-store``.
 """
 
 from __future__ import annotations
@@ -82,6 +84,9 @@ INSTALLED_APPS = [
     "opencommissioning.public",
     "opencommissioning.referrals",
     "opencommissioning.governance",
+    "opencommissioning.needs",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -195,3 +200,23 @@ REFERRALS_MAX_ATTACHMENT_BYTES = int(os.environ.get("REFERRALS_MAX_ATTACHMENT_BY
 # Governance (issue 5): gifts and hospitality below this value need not be declared;
 # declarations at or above it are published.
 GOVERNANCE_GIFTS_THRESHOLD_POUNDS = int(os.environ.get("GOVERNANCE_GIFTS_THRESHOLD_POUNDS", "25"))
+
+# Needs and outcomes (issue 4): row-level data lives as Parquet under NEEDS_STORE (the
+# database keeps the load records and the computed values); uploads wait in NEEDS_UPLOADS
+# until the background worker (`manage.py db_worker`) loads them. See docs/decisions/0004.
+NEEDS_STORE = Path(os.environ.get("OPENCOMMISSIONING_NEEDS_STORE", VAR_DIR / "needs-store"))
+NEEDS_UPLOADS = Path(os.environ.get("OPENCOMMISSIONING_NEEDS_UPLOADS", VAR_DIR / "needs-uploads"))
+NEEDS_ENGINE = os.environ.get("OPENCOMMISSIONING_NEEDS_ENGINE", "duckdb")
+NEEDS_DEMO = True  # load_demo loads the needs demo data (tests turn it off except their own)
+NEEDS_MAX_UPLOAD_BYTES = int(os.environ.get("NEEDS_MAX_UPLOAD_BYTES", str(2 * 1024 * 1024 * 1024)))
+
+# Background tasks: django-tasks with its database backend (no broker). `make demo` starts
+# the worker beside the web server; tests run tasks at once.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if ENVIRONMENT == "test"
+        else "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}

@@ -16,7 +16,9 @@ urlpatterns = [
     path("audit/", include("opencommissioning.audit.urls")),
     path("governance/", include("opencommissioning.governance.urls")),
     path("public/", include("opencommissioning.governance.public_urls")),  # registers, decisions
+    path("public/", include("opencommissioning.needs.public_urls")),  # needs profiles, variation
     path("public/", include("opencommissioning.public.urls")),
+    path("needs/", include("opencommissioning.needs.urls")),
     path("referrals/", include("opencommissioning.referrals.urls")),
     path("", include("opencommissioning.core.urls")),
 ]

@@ -29,6 +29,15 @@ REFERRAL_FIGURES = frozenset({Role.REFERRER, Role.REFERRAL_REVIEWER, Role.CLINIC
 NOBODY = frozenset()  # the FHIR API takes practice tokens, never a session
 _REF = "/referrals/00000000-0000-4000-8000-000000000000"
 
+# Needs and outcomes (issue 4): aggregates for everyone who plans or scrutinises (not
+# providers); the analyst loads, recomputes and weights peers; commissioners set targets;
+# the health and wellbeing board records priorities (the view also needs a board
+# membership, which the matrix's person lacks: 403 from the view itself).
+NEEDS_READERS = SIGNED_IN - {Role.PROVIDER}
+NEEDS_ANALYST = frozenset({Role.COMMISSIONING_MANAGER})
+TARGET_SETTERS = frozenset({Role.CLINICAL_COMMISSIONER, Role.COMMISSIONING_MANAGER})
+_IND = "emergency_admissions_rate"
+
 # route -> (who may, method, sample path, status when allowed). The status may be a pair:
 # (for the public, for someone signed in).
 MATRIX: dict[str, tuple[frozenset, str, str, int | tuple[int, int]]] = {
@@ -107,6 +116,27 @@ MATRIX: dict[str, tuple[frozenset, str, str, int | tuple[int, int]]] = {
     "referrals/<uuid:public_id>/reply/": (frozenset({Role.REFERRER}), "post", f"{_REF}/reply/", 404),
     "referrals/<uuid:public_id>/convert/": (frozenset({Role.REFERRER}), "post", f"{_REF}/convert/", 404),
     "referrals/<uuid:public_id>/close/": (frozenset({Role.REFERRER}), "post", f"{_REF}/close/", 404),
+    "api/needs/indicators": (NEEDS_READERS, "get", "/api/needs/indicators", 200),
+    "api/needs/indicators/<indicator_id>/values": (NEEDS_READERS, "get", f"/api/needs/indicators/{_IND}/values", 200),
+    "needs/": (NEEDS_READERS, "get", "/needs/", 200),
+    "needs/data/": (NEEDS_ANALYST, "get", "/needs/data/", 200),
+    "needs/data/<int:pk>/": (NEEDS_ANALYST, "get", f"/needs/data/{MISSING}/", 404),
+    "needs/data/<int:pk>/progress/": (NEEDS_ANALYST, "get", f"/needs/data/{MISSING}/progress/", 404),
+    "needs/data/<int:pk>/withdraw/": (NEEDS_ANALYST, "post", f"/needs/data/{MISSING}/withdraw/", 404),
+    "needs/recompute/": (NEEDS_ANALYST, "post", "/needs/recompute/", 302),
+    "needs/indicators/": (NEEDS_READERS, "get", "/needs/indicators/", 200),
+    "needs/indicators/<slug:indicator_id>/": (NEEDS_READERS, "get", f"/needs/indicators/{_IND}/", 200),
+    "needs/indicators/<slug:indicator_id>.<str:fmt>": (NEEDS_READERS, "get", f"/needs/indicators/{_IND}.csv", 200),
+    "needs/profiles/<str:ods_code>/": (NEEDS_READERS, "get", "/needs/profiles/02A/", 200),
+    "needs/profiles/<str:ods_code>/target/": (TARGET_SETTERS, "get", "/needs/profiles/02A/target/", 200),
+    "needs/profiles/<str:ods_code>/peers/": (NEEDS_READERS, "get", "/needs/profiles/02A/peers/", 200),
+    "needs/variation/<slug:indicator_id>/": (NEEDS_READERS, "get", f"/needs/variation/{_IND}/", 200),
+    "needs/charts/<str:kind>/<slug:indicator_id>.<str:fmt>": (NEEDS_READERS, "get", f"/needs/charts/funnel/{_IND}.png", 404),
+    "needs/peers/weights/<str:level>/": (NEEDS_ANALYST, "get", "/needs/peers/weights/practice/", 200),
+    "needs/priorities/": (NEEDS_READERS, "get", "/needs/priorities/", 200),
+    "needs/priorities/new/": (frozenset({Role.HWB_MEMBER}), "get", "/needs/priorities/new/", 403),
+    "public/profiles/<str:ods_code>/": (EVERYONE, "get", "/public/profiles/02A/", 200),
+    "public/profiles/<str:ods_code>/variation/<slug:indicator_id>/": (EVERYONE, "get", f"/public/profiles/02A/variation/{_IND}/", 200),
 }
 
 

@@ -87,12 +87,39 @@ DEPRIVATION = _cols(
     Column("organisation", "string", pa.string(), "ODS code of the GP practice"),
     Column("imd_score", "number", pa.float64(), "IMD 2019 score of the registered population"),
     Column("imd_quintile", "integer", pa.int8(), "national quintile of practices, 1 = most deprived"),
+    Column("rural", "number", pa.float64(), "share of the population in rural areas, 0-1 (optional)"),
+)
+
+#: Published aggregate counts (QOF registers by CCG, RTT pathways by CCG, A&E by trust...):
+#: one row per indicator, organisation and period, already counted by the publisher. Not
+#: an input of the catalogue's engines: :mod:`~opencommissioning.analytics.published`
+#: applies each indicator's method to these counts.
+PUBLISHED = _cols(
+    Column("indicator_id", "string", pa.string(), "the catalogue indicator the counts are for"),
+    Column("level", "string", pa.string(), "practice, commissioner or provider"),
+    Column("organisation", "string", pa.string(), "ODS code"),
+    Column("period", "string", pa.string(), "'YYYY-MM', or 'YYYY-MM/YYYY-MM' for a span of months"),
+    Column("numerator", "number", pa.float64(), "events, register size or pathways meeting the standard"),
+    Column("denominator", "number", pa.float64(), "population, list size or pathways"),
+    Column("source", "string", pa.string(), "publication the counts were taken from"),
 )
 
 TABLES: dict[str, dict[str, Column]] = {
     "population": POPULATION,
     "activity": ACTIVITY,
     "deprivation": DEPRIVATION,
+}
+
+#: Every table a load may bring: the three tables the engines read, and published counts.
+LOADABLE: dict[str, dict[str, Column]] = {**TABLES, "published": PUBLISHED}
+
+#: Columns every row must have (the others may be empty, as the README says).
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "population": ("organisation", "commissioner", "period", "sex", "age_band", "count"),
+    "activity": ("person_id", "period", "activity_date", "setting", "practice", "commissioner", "sex",
+                 "age_band"),
+    "deprivation": ("organisation", "imd_score", "imd_quintile"),
+    "published": ("indicator_id", "level", "organisation", "period", "numerator", "denominator", "source"),
 }
 
 #: The column holding the organisation for each level, per table (None: not available).
@@ -103,8 +130,8 @@ LEVEL_KEYS: dict[str, dict[str, str | None]] = {
 
 
 def arrow_schema(table: str) -> pa.Schema:
-    """The Arrow schema of a table in the data model."""
-    return pa.schema([pa.field(c.name, c.arrow) for c in TABLES[table].values()])
+    """The Arrow schema of a table in the data model (or of the published counts)."""
+    return pa.schema([pa.field(c.name, c.arrow) for c in LOADABLE[table].values()])
 
 
 def empty_table(table: str) -> pa.Table:

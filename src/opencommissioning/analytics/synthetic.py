@@ -27,7 +27,7 @@ import csv
 import datetime as dt
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ LIST_SIZES = "nhsbsa_practice_list_size_age_sex_2016_01-03.csv"
 IMD_SCORES = "ohid_fingertips_gp_practice_imd_score_2010_2015_2019.csv"
 ENGLAND_BANDS = "ons_mye_2023_5yr_bands_uk_nations_trafford.csv"
 TRUSTS = "nhse_provider_ae_attendances_2022-05.csv"
+PAYMENTS = "nhsd_payments_to_general_practice_2022-23.csv"  # practice rurality (optional)
 ATTRIBUTION = ("Contains public sector information licensed under the Open Government Licence v3.0 "
                "(NHSBSA practice list sizes 2016; OHID Fingertips IMD 2019 practice scores; ONS mid-2023 "
                "population estimates; NHS England A&E attendances May 2022).")
@@ -124,9 +125,11 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def load_practices(data_dir: Path, n: int, rng: np.random.Generator) -> tuple[Practices, list[str]]:
+def load_practices(data_dir: Path, n: int, rng: np.random.Generator,
+                   codes_wanted: Sequence[str] | None = None) -> tuple[Practices, list[str]]:
     """``n`` practices drawn from the real list-size file (with replacement and new codes
-    when ``n`` exceeds it), with their IMD 2019 scores, split into ESP2013 bands."""
+    when ``n`` exceeds it), or exactly the practices ``codes_wanted`` (those in the file),
+    with their IMD 2019 scores, split into ESP2013 bands."""
     england = {(r["sex"], r["age_band"]): float(r["population"])
                for r in _read_csv(data_dir / ENGLAND_BANDS) if r["area_name"] == "England"}
     imd = {r["practice_code"]: float(r["imd_score"]) for r in _read_csv(data_dir / IMD_SCORES)
@@ -143,7 +146,12 @@ def load_practices(data_dir: Path, n: int, rng: np.random.Generator) -> tuple[Pr
                 all_lists[i, s, col:col + len(bands)] = total * shares / shares.sum()
                 col += len(bands)
     keep = np.flatnonzero(all_lists.sum(axis=(1, 2)) > 0)
-    if n <= len(keep):
+    if codes_wanted is not None:
+        wanted = {c.upper() for c in codes_wanted}
+        chosen = np.asarray([i for i in keep if rows[i]["practice_code"].upper() in wanted], dtype=np.int64)
+        if chosen.size == 0:
+            raise ValueError("none of the named practices has a list size in " + LIST_SIZES)
+    elif n <= len(keep):
         chosen = np.sort(rng.choice(keep, size=n, replace=False))
     else:
         chosen = np.sort(rng.choice(keep, size=n, replace=True))
@@ -163,6 +171,38 @@ def load_practices(data_dir: Path, n: int, rng: np.random.Generator) -> tuple[Pr
     provider_of_comm = {c: int(rng.integers(0, len(trusts))) for c in comm_names}
     main = np.array([provider_of_comm[c] for c in commissioners], dtype=np.int64)
     return Practices(codes, commissioners, scores, quintile, all_lists[chosen], main), trusts
+
+
+#: A rough England age structure (share of each ESP2013 band, by sex), used only for
+#: made-up practices when no real data is available.
+_MADE_UP_AGES = _age_curve({0: 1.1, 20: 1.2, 35: 1.3, 50: 1.25, 65: 1.0, 75: 0.7, 85: 0.3, 92: 0.12})
+
+
+def made_up_practices(codes: Sequence[str], commissioner: str, *, seed: int = 1, trust: str = "Z8001") -> tuple[Practices, list[str]]:
+    """Practices with made-up list sizes (3,000-12,000 patients, a rough England age
+    structure) and IMD scores (5-45), all with one made-up trust: the synthetic demo."""
+    rng = np.random.default_rng([seed, 9])
+    shares = _MADE_UP_AGES / _MADE_UP_AGES.sum() / 2
+    sizes = rng.uniform(3_000, 12_000, len(codes))
+    lists = sizes[:, None, None] * np.broadcast_to(shares, (len(codes), 2, N_BANDS))
+    imd = rng.uniform(5, 45, len(codes))
+    ranks = np.argsort(np.argsort(-imd))
+    quintile = (ranks * 5 // max(len(codes), 1) + 1).astype(np.int64)
+    return Practices(list(codes), [commissioner] * len(codes), imd, quintile, np.array(lists),
+                     np.zeros(len(codes), dtype=np.int64)), [trust]
+
+
+def _rurality(data_dir: Path) -> dict[str, float]:
+    """1.0 for practices NHS Digital's 2022-23 payments file calls rural, 0.0 for urban."""
+    path = data_dir / PAYMENTS
+    if not path.is_file():
+        return {}
+    out = {}
+    for r in _read_csv(path):
+        value = (r.get("practice_rurality") or "").strip().lower()
+        if value in ("rural", "urban"):
+            out[r["practice_code"].strip().upper()] = 1.0 if value == "rural" else 0.0
+    return out
 
 
 def _months(start: str, count: int) -> list[str]:
@@ -283,23 +323,80 @@ def _chunk(rng: np.random.Generator, month: str, month_start: dt.date, days: int
     return table.cast(arrow_schema("activity"))
 
 
+@dataclass(frozen=True)
+class Change:
+    """From ``period`` on, the rate of one kind of event (a name in :data:`KINDS`) is
+    multiplied by ``ratio`` - in every practice, or only in ``practice`` - so that SPC
+    charts have a real shift to find (a service change, say)."""
+
+    kind: str
+    period: str
+    ratio: float
+    practice: str | None = None
+
+
 def synthesise(out: Path | str, *, practices: int = 6500, rows: int = 10_000_000, months: int = 12,
                seed: int = 2024, start: str = "2024-04", data_dir: Path | str | None = None,
-               chunk_rows: int = 1_000_000, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Write synthetic England under ``out``; returns the metadata written."""
+               chunk_rows: int = 1_000_000, progress: Callable[[int], None] | None = None,
+               practice_codes: Sequence[str] | None = None, fraction: float | None = None,
+               kinds: Sequence[str] | None = None, practice_sd: float = 0.0,
+               changes: Sequence[Change] = (), main_provider: Mapping[str, str] | None = None,
+               made_up: tuple[Practices, list[str]] | None = None) -> dict[str, Any]:
+    """Write synthetic England under ``out``; returns the metadata written.
+
+    Options for a commissioner's own demo data (all off by default):
+
+    * ``practice_codes``: exactly these practices (from the list-size file) instead of a
+      random draw of ``practices``;
+    * ``fraction``: the sampling fraction itself (1.0 = every registered patient), instead
+      of the one ``rows`` implies;
+    * ``kinds``: only these kinds of event (names in :data:`KINDS`); the others get no rows;
+    * ``practice_sd``: a practice-level random effect - each practice's rate of each kind
+      is multiplied by a lognormal factor with this standard deviation on the log scale
+      (real practices differ by more than deprivation and chance);
+    * ``changes``: step changes in rates from a month on (see :class:`Change`);
+    * ``main_provider``: commissioner code -> trust code of its main provider (otherwise
+      a random trust);
+    * ``made_up``: practices and trusts from :func:`made_up_practices`, for when there is
+      no folder of real data at all (then nothing real is read).
+
+    With ``fraction=1.0`` the population table is the list sizes themselves (rounded),
+    not a Poisson draw from them.
+    """
     src = Path(data_dir or os.environ.get("OPENCOMMISSIONING_DATA_DIR", ""))
-    if not (src / LIST_SIZES).is_file():
+    if made_up is None and not (src / LIST_SIZES).is_file():
         raise FileNotFoundError(f"{src / LIST_SIZES} not found: pass --data-dir or set "
                                 "OPENCOMMISSIONING_DATA_DIR to the folder of real data files")
     if practices < 1 or rows < 1 or months < 1:
         raise ValueError("practices, rows and months must be positive")
+    names = [k.name for k in KINDS]
+    unknown = sorted(set(kinds or ()) - set(names)) + sorted({c.kind for c in changes} - set(names))
+    if unknown:
+        raise ValueError(f"unknown kind(s) of event {', '.join(unknown)} (known: {', '.join(names)})")
+    if fraction is not None and not 0 < fraction <= 1:
+        raise ValueError("fraction must be in (0, 1]")
     root = Path(out)
     rng = np.random.default_rng([seed, 0])
-    prac, trusts = load_practices(src, practices, rng)
+    prac, trusts = made_up if made_up is not None else load_practices(src, practices, rng, practice_codes)
+    if main_provider:
+        for i, comm in enumerate(prac.commissioners):
+            if comm in main_provider and main_provider[comm] in trusts:
+                prac.main_provider[i] = trusts.index(main_provider[comm])
     rates = _rates(prac.quintile)
+    if kinds is not None:
+        rates[:, [names.index(k) for k in names if k not in kinds]] = 0.0
+    if practice_sd > 0:
+        effect = np.random.default_rng([seed, 2]).lognormal(-practice_sd ** 2 / 2, practice_sd,
+                                                              (len(prac.codes), len(KINDS)))
+        effect[:, [names.index(k.name) for k in KINDS if k.setting == "register"]] **= 0.5
+        rates = rates * effect[:, :, None, None]
     natural = float((prac.lists[:, None] * rates).sum()) * months
-    fraction = rows / natural
-    pops = rng.poisson(prac.lists * fraction).astype(np.int64)
+    if fraction is None:
+        fraction = rows / natural
+    if fraction == 1.0:
+        pops = np.rint(prac.lists).astype(np.int64)
+    else:
+        pops = rng.poisson(prac.lists * fraction).astype(np.int64)
     provider_speed = rng.normal(0, 0.25, len(trusts))
     period_list = _months(start, months)
     # population and deprivation
@@ -318,9 +415,11 @@ def synthesise(out: Path | str, *, practices: int = 6500, rows: int = 10_000_000
         one.append_column("period", pa.array([p] * one.num_rows, pa.string())) for p in period_list
     ]).select(["organisation", "commissioner", "period", "sex", "age_band", "count"])
     pq.write_table(population.cast(arrow_schema("population")), root / "population" / "population.parquet")
+    rural = _rurality(src) if made_up is None else {}
     pq.write_table(pa.table({
         "organisation": pa.array(prac.codes, pa.string()), "imd_score": pa.array(prac.imd),
         "imd_quintile": pa.array(prac.quintile.astype(np.int8)),
+        "rural": pa.array([rural.get(c) for c in prac.codes], pa.float64()),
     }), root / "deprivation" / "deprivation.parquet")
     # activity, streamed by month and chunk of practices
     expected_per_practice = (pops[:, None] * rates).sum(axis=(1, 2, 3))
@@ -332,19 +431,28 @@ def synthesise(out: Path | str, *, practices: int = 6500, rows: int = 10_000_000
         y, mo = (int(x) for x in month.split("-"))
         first = dt.date(y, mo, 1)
         nxt = dt.date(y + (mo == 12), mo % 12 + 1, 1)
+        month_rates = rates
+        for change in changes:
+            if month >= change.period:
+                month_rates = month_rates.copy()
+                who = [i for i, c in enumerate(prac.codes) if change.practice in (None, c)]
+                month_rates[who, names.index(change.kind)] *= change.ratio
         for ci, p0 in enumerate(range(0, n, per_chunk)):
             crng = np.random.default_rng([seed, 1, mi, ci])
             table = _chunk(crng, month, first, (nxt - first).days, p0, pops[p0:p0 + per_chunk],
-                           rates[p0:p0 + per_chunk], prac, trusts, provider_speed)
+                           month_rates[p0:p0 + per_chunk], prac, trusts, provider_speed)
             pq.write_table(table, folder / f"part-{ci:05d}.parquet", row_group_size=256 * 1024)
             written += table.num_rows
             if progress:
                 progress(table.num_rows)
     meta = {
+        "made_up": made_up is not None,
         "practices": n, "rows_requested": rows, "rows_written": written, "months": period_list,
         "seed": seed, "sampling_fraction": fraction, "registered_patients": int(pops.sum()),
         "real_list_size_total": float(prac.lists.sum()), "providers": len(trusts),
-        "sources": [LIST_SIZES, IMD_SCORES, ENGLAND_BANDS, TRUSTS], "licence": ATTRIBUTION,
+        "sources": [LIST_SIZES, IMD_SCORES, ENGLAND_BANDS, TRUSTS] + ([PAYMENTS] if rural else []),
+        "licence": ATTRIBUTION, "kinds": list(kinds) if kinds is not None else names,
+        "practice_sd": practice_sd, "changes": [vars(c) for c in changes],
     }
     (root / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta

@@ -214,4 +214,10 @@ def load_demo(
         commissioner=commissioner, provider=provider,
         reviewer=User.objects.get(username="reviewer"), referrer=User.objects.get(username="referrer"),
     )
+    # Needs and outcomes (issue 4): loads, a recompute, a target and strategy priorities.
+    from opencommissioning.needs.demo import load_needs_demo
+
+    if settings.NEEDS_DEMO:
+        notes += load_needs_demo(commissioner=commissioner, data_dir=data_dir,
+                                 people={p.username: User.objects.get(username=p.username) for p in DEMO_PEOPLE})
     return DemoResult(commissioner=commissioner, synthetic=synthetic, credentials=credentials, notes=notes)

@@ -17,6 +17,7 @@ class NavItem:
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Home", "core:home", SIGNED_IN),
     NavItem("Organisations", "core:organisation_list", Perm.VIEW_ORGANISATIONS),
+    NavItem("Needs", "needs:index", Perm.VIEW_NEEDS),
     NavItem("Referrals", "referrals:list", Perm.VIEW_REFERRALS),
     NavItem("Referral figures", "referrals:commissioning", Perm.VIEW_REFERRAL_STATISTICS),
     NavItem("Governance", "governance:index", Perm.VIEW_GOVERNANCE),

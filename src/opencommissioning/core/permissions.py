@@ -44,6 +44,13 @@ class Perm:
     MANAGE_COMMITTEES = "governance.manage_committees"
     MANAGE_BREACHES = "governance.manage_breaches"
     VIEW_DECLARATION_STATUS = "governance.view_declaration_status"
+    # Needs and outcomes (issue 4): aggregates only, never a patient.
+    VIEW_NEEDS = "needs.view"
+    LOAD_NEEDS_DATA = "needs.load_data"
+    RECOMPUTE_NEEDS = "needs.recompute"
+    EDIT_PEER_WEIGHTS = "needs.edit_peer_weights"
+    SET_TARGETS = "needs.set_targets"
+    RECORD_PRIORITIES = "needs.record_priorities"
 
 
 ALL_PERMISSIONS = frozenset(
@@ -90,6 +97,19 @@ ROLE_PERMISSIONS[Role.COMMISSIONING_MANAGER] = ROLE_PERMISSIONS[Role.COMMISSIONI
     Perm.RUN_MEETINGS, Perm.MANAGE_COMMITTEES, Perm.MANAGE_BREACHES, Perm.VIEW_DECLARATION_STATUS
 }
 ROLE_PERMISSIONS[Role.AUDITOR] = ROLE_PERMISSIONS[Role.AUDITOR] | {Perm.VIEW_DECLARATION_STATUS}
+
+# Needs and outcomes (issue 4): the joint strategic needs assessment is read by everyone who
+# plans or scrutinises services (not providers: they see their own contracts); the analyst
+# loads data, recomputes and sets peer weights; commissioners set targets; the health and
+# wellbeing board records the joint strategy's priorities.
+for _role in (Role.CLINICAL_COMMISSIONER, Role.COMMISSIONING_MANAGER, Role.REFERRAL_REVIEWER, Role.REFERRER,
+              Role.SENATE_MEMBER, Role.HWB_MEMBER, Role.PATIENT_REPRESENTATIVE, Role.AUDITOR):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.VIEW_NEEDS}
+ROLE_PERMISSIONS[Role.COMMISSIONING_MANAGER] = ROLE_PERMISSIONS[Role.COMMISSIONING_MANAGER] | {
+    Perm.LOAD_NEEDS_DATA, Perm.RECOMPUTE_NEEDS, Perm.EDIT_PEER_WEIGHTS, Perm.SET_TARGETS
+}
+ROLE_PERMISSIONS[Role.CLINICAL_COMMISSIONER] = ROLE_PERMISSIONS[Role.CLINICAL_COMMISSIONER] | {Perm.SET_TARGETS}
+ROLE_PERMISSIONS[Role.HWB_MEMBER] = ROLE_PERMISSIONS[Role.HWB_MEMBER] | {Perm.RECORD_PRIORITIES}
 
 for _role, _perms in ROLE_PERMISSIONS.items():
     unknown = _perms - ALL_PERMISSIONS

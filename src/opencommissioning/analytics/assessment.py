@@ -1,0 +1,200 @@
+"""The joint strategic needs assessment's computation: the catalogue at every level a
+profile needs, in one call.
+
+The data model has three levels (practice, commissioner, provider). A needs assessment
+also needs groups of practices that the data does not name: localities, deprivation
+quintiles of a commissioner's practices, England (every practice in the data), and spans
+of months (the latest year). Rather than teach the compiler new levels, each grouping is a
+**relabelled copy** of the data: the ``commissioner`` column holds the group's code
+(``practice``, ``organisation`` and ``provider`` are emptied, so no practice- or
+provider-level rows come out of the copy), and the catalogue runs at commissioner level.
+Spans relabel ``period`` (months outside the span are dropped). Every rate, interval and
+standardisation is therefore computed by the same engine and the same methods as the
+native levels - including DSRs, which cannot be pooled from published results.
+
+Indirectly standardised ratios take as reference all organisations in the data for the
+same period (see the catalogue README); a grouping's copy covers every practice once, so
+its reference rates are those of the native run.
+
+:func:`compute` returns :data:`VALUES_SCHEMA`: the result schema plus ``lower_998`` and
+``upper_998`` (each indicator is run again at 99.8% in the same pass: identical measures
+are shared, so only the finishing step is repeated) and ``period_kind`` (``month`` or
+``span``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from .catalogue import Indicator
+from .compiler import RESULT_SCHEMA
+from .datamodel import LEVEL_KEYS
+from .engines import DataSource, Engine, Progress
+from .runner import run_catalogue
+
+VALUES_SCHEMA = pa.schema([
+    *RESULT_SCHEMA,
+    pa.field("lower_998", pa.float64()),
+    pa.field("upper_998", pa.float64()),
+    pa.field("period_kind", pa.string()),
+])
+
+#: The level name of each kind of grouping in the output.
+GROUP_LEVELS = ("locality", "quintile", "england")
+_SUFFIX = "__998"
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Practices gathered into groups: ``groups`` maps a practice code to its group code;
+    practices not in it are left out of the grouping. ``level`` names the output level."""
+
+    level: str
+    groups: Mapping[str, str]
+
+
+def settings_needed(ind: Indicator) -> set[str] | None:
+    """The activity settings an indicator counts (None: it does not filter on setting)."""
+    needed: set[str] | None = None
+    for q in (ind.numerator, ind.denominator):
+        if q is None or q.table != "activity":
+            continue
+        for c in q.where:
+            if c.column == "setting" and c.op in ("equals", "in"):
+                values = {str(v) for v in c.values}
+                needed = values if needed is None else needed & values
+    return needed
+
+
+def with_data(indicators: Iterable[Indicator], settings_present: Iterable[str]) -> tuple[list[Indicator], list[Indicator]]:
+    """(indicators the data can answer, indicators whose activity setting has no rows):
+    an indicator of prescriptions over a population would otherwise be a confident 0."""
+    present = set(settings_present)
+    ok: list[Indicator] = []
+    missing: list[Indicator] = []
+    for ind in indicators:
+        needed = settings_needed(ind)
+        (missing if needed is not None and not needed & present else ok).append(ind)
+    return ok, missing
+
+
+def _levels_of(ind: Indicator) -> list[str]:
+    """Every native level an indicator can be computed at (its own first)."""
+    out = [ind.level]
+    for level in ("practice", "commissioner"):
+        tables = [q.table for q in (ind.numerator, ind.denominator) if q is not None]
+        if level not in out and all(LEVEL_KEYS[t][level] for t in tables):
+            out.append(level)
+    return out
+
+
+def _variants(indicators: Sequence[Indicator], levels: Sequence[str] | None) -> list[Indicator]:
+    out = []
+    for ind in indicators:
+        for level in _levels_of(ind):
+            if levels is not None and level not in levels:
+                continue
+            base = dataclasses.replace(ind, level=level)
+            out.append(base)
+            out.append(dataclasses.replace(base, id=ind.id + _SUFFIX, confidence=0.998))
+    return out
+
+
+def _columns(indicators: Sequence[Indicator]) -> dict[str, set[str]]:
+    cols: dict[str, set[str]] = {}
+    for ind in indicators:
+        for level in ("practice", "commissioner", "provider"):
+            try:
+                per_table = dataclasses.replace(ind, level=level).columns()
+            except (KeyError, TypeError):
+                continue
+            for table, names in per_table.items():
+                cols.setdefault(table, set()).update(n for n in names if n)
+    return cols
+
+
+def _read(data: DataSource, table: str, columns: set[str]) -> pa.Table:
+    if table in data.tables:
+        t = data.tables[table]
+        return t.select([c for c in t.column_names if c in columns])
+    dataset = ds.dataset(data.parquet_files(table), format="parquet")
+    return dataset.to_table(columns=[c for c in dataset.schema.names if c in columns])
+
+
+def _relabel_periods(table: pa.Table, spans: Mapping[str, Sequence[str]]) -> pa.Table:
+    parts = []
+    for label, months in spans.items():
+        keep = table.filter(pc.is_in(table["period"], value_set=pa.array(list(months), pa.string())))
+        parts.append(keep.set_column(keep.schema.get_field_index("period"), "period",
+                                     pa.array([label] * keep.num_rows, pa.string())))
+    return pa.concat_tables(parts) if parts else table.slice(0, 0)
+
+
+def _regroup(table: pa.Table, name: str, grouping: Grouping) -> pa.Table:
+    key = "organisation" if name == "population" else "practice"
+    practices = list(grouping.groups)
+    groups = pa.array([grouping.groups[p] for p in practices], pa.string())
+    idx = pc.index_in(table[key], value_set=pa.array(practices, pa.string()))
+    table = table.filter(pc.is_valid(idx))
+    idx = pc.index_in(table[key], value_set=pa.array(practices, pa.string()))
+    table = table.set_column(table.schema.get_field_index("commissioner"), "commissioner", groups.take(idx))
+    for column in (key, "provider"):
+        if column in table.column_names:
+            i = table.schema.get_field_index(column)
+            table = table.set_column(i, column, pa.nulls(table.num_rows, pa.string()))
+    return table
+
+
+def _finish(results: pa.Table, level_name: str | None, period_kind: str) -> pa.Table:
+    """Join each 99.8% variant to its 95% row."""
+    ids = results["indicator_id"]
+    is998 = pc.ends_with(ids, _SUFFIX)
+    main = results.filter(pc.invert(is998))
+    wide = results.filter(is998)
+    wide = wide.set_column(0, "indicator_id", pa.array([i[: -len(_SUFFIX)] for i in wide["indicator_id"].to_pylist()],
+                                                        pa.string()))
+    wide = wide.select(["indicator_id", "level", "organisation", "period", "lower", "upper"]).rename_columns(
+        ["indicator_id", "level", "organisation", "period", "lower_998", "upper_998"])
+    joined = main.join(wide, keys=["indicator_id", "level", "organisation", "period"], join_type="left outer")
+    if level_name is not None:
+        joined = joined.set_column(joined.schema.get_field_index("level"), "level",
+                                   pa.array([level_name] * joined.num_rows, pa.string()))
+    joined = joined.append_column("period_kind", pa.array([period_kind] * joined.num_rows, pa.string()))
+    return joined.select(VALUES_SCHEMA.names).cast(VALUES_SCHEMA)
+
+
+def compute(indicators: Sequence[Indicator], engine: Engine, data: DataSource, *,
+            monthly: bool = True, spans: Mapping[str, Sequence[str]] | None = None,
+            groupings: Sequence[Grouping] = (), monthly_levels: Sequence[str] | None = None,
+            progress: Progress | None = None) -> pa.Table:
+    """Every indicator at its native levels (monthly, and for each span of months), and at
+    commissioner level for each grouping (for each span), as :data:`VALUES_SCHEMA`.
+
+    ``monthly_levels`` limits the monthly run to some native levels (e.g. for a national
+    dataset that only needs commissioners)."""
+    parts: list[pa.Table] = []
+    if monthly:
+        parts.append(_finish(run_catalogue(_variants(indicators, monthly_levels), engine, data, progress),
+                             None, "month"))
+    if spans:
+        needed = _columns(indicators)
+        tables = {name: _read(data, name, cols) for name, cols in needed.items() if data.has(name)}
+        if data.has("deprivation"):
+            tables["deprivation"] = data.arrow("deprivation")
+        spanned = {n: (_relabel_periods(t, spans) if n != "deprivation" else t) for n, t in tables.items()}
+        parts.append(_finish(run_catalogue(_variants(indicators, monthly_levels), engine,
+                                           DataSource(tables=spanned), progress), None, "span"))
+        for grouping in groupings:
+            grouped = {n: _regroup(t, n, grouping) for n, t in spanned.items() if n != "deprivation"}
+            commissioner_level = [dataclasses.replace(ind, level="commissioner") for ind in indicators]
+            parts.append(_finish(run_catalogue(_variants(commissioner_level, ["commissioner"]), engine,
+                                               DataSource(tables=grouped), progress), grouping.level, "span"))
+    if not parts:
+        return VALUES_SCHEMA.empty_table()
+    return pa.concat_tables(parts)

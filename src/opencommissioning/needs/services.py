@@ -1,0 +1,429 @@
+"""Every write to needs and outcomes: loads, recomputes, peer weights, targets, priorities.
+
+Each function is keyword-only, takes ``by=`` (the acting user, or ``None`` for the system),
+checks its rules first (raising ``ValidationError`` keyed by field, having changed
+nothing) and appends an event to the audit chain in the transaction that makes the change.
+
+A load is two steps, so a large file never holds up a page: :func:`request_load` records
+the request and queues :func:`run_load` on the background worker (django-tasks, database
+backend); :func:`load_file` does both at once for the command line and the demo. A load
+is all or nothing: the file is read and every row and column checked first; if anything
+is wrong the load is *rejected* with every problem recorded and nothing is written.
+Loading the same file (same SHA-256) into the same table again returns the first load.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import shutil
+import time
+import traceback
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from opencommissioning.analytics.profiles import DEFAULT_WEIGHTS, FEATURES
+from opencommissioning.analytics.validation import UnreadableFile, check_table, read_table
+from opencommissioning.audit.chain import record
+from opencommissioning.core.models import Organisation, OrganisationKind, User
+
+from . import catalogue, store
+from .models import (
+    ACTIVE_LOADS,
+    ComputeRun,
+    DatasetLoad,
+    IndicatorValue,
+    LoadStatus,
+    PeerFeatures,
+    PeerLink,
+    PeerSettings,
+    Priority,
+    PriorityIndicator,
+    RunStatus,
+    Scope,
+    Table,
+    Target,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _refuse(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+# -- loads --------------------------------------------------------------------------------
+
+def _existing(scope: str, table: str, digest: str) -> DatasetLoad | None:
+    return DatasetLoad.objects.filter(scope=scope, table=table, file_digest=digest, status__in=ACTIVE_LOADS).first()
+
+
+def request_load(*, by: User | None, scope: str, table: str, source: str, path: Path, file_name: str,
+                 synthetic: bool = False, replace_overlapping: bool = False,
+                 background: bool = True) -> tuple[DatasetLoad, bool]:
+    """Record a load of the file at ``path`` (moved into the uploads folder) and queue it.
+    Returns (load, created): the same file already loaded or on its way returns that load
+    and ``created`` False, and the file is discarded."""
+    errors = {}
+    if scope not in Scope.values:
+        errors["scope"] = f"unknown scope {scope!r}"
+    if table not in Table.values:
+        errors["table"] = f"unknown table {table!r}"
+    if table == Table.PUBLISHED and scope != Scope.PUBLISHED:
+        errors["table"] = "published counts are loaded into the published scope"
+    if scope == Scope.PUBLISHED and table != Table.PUBLISHED:
+        errors["scope"] = "the published scope holds published counts only"
+    if not source.strip():
+        errors["source"] = "say where the data came from (the publication or extract)"
+    fmt = Path(file_name).suffix.lstrip(".").lower()
+    if fmt not in ("csv", "parquet"):
+        errors["file"] = f"{file_name} is not a .csv or .parquet file"
+    _refuse(errors)
+    digest = file_digest(path)
+    existing = _existing(scope, table, digest)
+    if existing is not None:
+        return existing, False
+    uploads = Path(settings.NEEDS_UPLOADS)
+    uploads.mkdir(parents=True, exist_ok=True)
+    kept = uploads / f"{uuid.uuid4().hex}.{fmt}"
+    shutil.copyfile(path, kept)
+    try:
+        with transaction.atomic():
+            load = DatasetLoad.objects.create(
+                scope=scope, table=table, source=source.strip(), synthetic=synthetic, file_name=Path(file_name).name,
+                file_format=fmt, file_digest=digest, file_bytes=kept.stat().st_size,
+                replace_overlapping=replace_overlapping, upload_path=str(kept), requested_by=by,
+                requested_at=timezone.now(), stage="Waiting for the background worker",
+            )
+            record(by=by, action="needs.load.request", obj=load,
+                   summary=f"Asked to load {load.file_name} into {scope} {table}",
+                   after={"scope": scope, "table": table, "source": load.source, "file": load.file_name,
+                          "sha256": digest, "bytes": load.file_bytes, "synthetic": synthetic})
+            if background:
+                from .tasks import load_dataset
+
+                load_id = load.pk
+                transaction.on_commit(lambda: load_dataset.enqueue(load_id))
+    except IntegrityError:  # the same file requested at the same moment: the first one wins
+        kept.unlink(missing_ok=True)
+        existing = _existing(scope, table, digest)
+        if existing is None:
+            raise
+        return existing, False
+    return load, True
+
+
+def _progress(load: DatasetLoad, stage: str, done: int, total: int) -> None:
+    """Progress is written outside the load's transaction so the page can show it."""
+    DatasetLoad.objects.filter(pk=load.pk).update(stage=stage, progress_done=done, progress_total=max(total, 1))
+
+
+def _overlapping(load: DatasetLoad, periods: list[str], organisations: list[str],
+                 indicators: Iterable[str] = ()) -> list[DatasetLoad]:
+    """Loaded data of the same scope and table for the same periods and organisations (and,
+    for published counts, the same indicators): loading both would count those rows twice."""
+    out = []
+    wanted_periods, wanted_orgs, wanted_indicators = set(periods), set(organisations), set(indicators)
+    for other in DatasetLoad.objects.filter(scope=load.scope, table=load.table, status=LoadStatus.LOADED).exclude(pk=load.pk):
+        same_periods = not periods or not other.periods or wanted_periods & set(other.periods)
+        same_indicators = load.table != Table.PUBLISHED or wanted_indicators & set(other.counts_by_setting or {})
+        if same_periods and same_indicators and wanted_orgs & set(other.organisations):
+            out.append(other)
+    return out
+
+
+def run_load(*, load_id: int) -> DatasetLoad:
+    """Check and write one requested load (the background task's body)."""
+    load = DatasetLoad.objects.get(pk=load_id)
+    if load.status != LoadStatus.QUEUED:
+        return load  # a retry of a load that already ran
+    claimed = DatasetLoad.objects.filter(pk=load.pk, status=LoadStatus.QUEUED).update(
+        status=LoadStatus.RUNNING, started_at=timezone.now(), stage="Reading the file", progress_done=0,
+        progress_total=100)
+    if not claimed:
+        return DatasetLoad.objects.get(pk=load.pk)
+    load.refresh_from_db()
+    path = Path(load.upload_path)
+    try:
+        try:
+            raw, first_row = read_table(path, file_format=load.file_format)
+        except UnreadableFile as unreadable:
+            return _reject(load, [[p.row, p.column, p.reason] for p in unreadable.problems], len(unreadable.problems))
+        _progress(load, f"Checking {raw.num_rows:,} rows", 20, 100)
+        checked = check_table(load.table, raw, first_row=first_row)
+        del raw
+        if not checked.ok or checked.table is None:
+            return _reject(load, [[p.row, p.column, p.reason] for p in checked.problems], checked.problem_count)
+        overlaps = _overlapping(load, checked.periods, checked.organisations, checked.counts_by_setting)
+        if overlaps and not load.replace_overlapping:
+            names = ", ".join(f"load {o.pk} ({o.file_name}, {o.period_range or 'no periods'})" for o in overlaps)
+            return _reject(load, [[None, "", f"the same periods and organisations are already loaded by {names}: "
+                                              "withdraw it, or load again choosing to replace overlapping loads"]], 1)
+        total = checked.table.num_rows
+        written = [0]
+
+        def wrote(rows: int) -> None:
+            written[0] += rows
+            _progress(load, f"Writing {written[0]:,} of {total:,} rows", 60 + int(40 * written[0] / max(total, 1)), 100)
+
+        _progress(load, "Writing", 60, 100)
+        store.write_staged(load.pk, checked.table, wrote)
+        with transaction.atomic():
+            for other in overlaps:
+                _withdraw(by=load.requested_by, load=other, reason=f"replaced by load {load.pk}", replaced_by=load)
+            load.status = LoadStatus.LOADED
+            load.rows = total
+            load.periods = checked.periods
+            load.organisations = checked.organisations
+            load.counts_by_setting = checked.counts_by_setting
+            load.finished_at = timezone.now()
+            load.stage = "Loaded"
+            load.progress_done = load.progress_total = 100
+            load.upload_path = ""
+            load.save()
+            record(by=load.requested_by, action="needs.load", obj=load,
+                   summary=f"Loaded {total:,} rows of {load.table} from {load.file_name}",
+                   after={"rows": total, "periods": [checked.periods[0], checked.periods[-1]] if checked.periods else [],
+                          "organisations": len(checked.organisations), "sha256": load.file_digest,
+                          "counts_by_setting": checked.counts_by_setting,
+                          "replaced": [o.pk for o in overlaps]})
+            store.publish(load.pk, load.scope, load.table)
+        path.unlink(missing_ok=True)
+        return load
+    except Exception as error:  # noqa: BLE001 - recorded on the load, never half-written
+        logger.exception("load %s failed", load.pk)
+        store.remove(load.scope, load.table, load.pk)
+        return _finish_unloaded(load, LoadStatus.FAILED, [[None, "", f"the load failed: {type(error).__name__}: {error}"]],
+                                1, traceback.format_exc(limit=3))
+
+
+def _reject(load: DatasetLoad, problems: list[list[Any]], count: int) -> DatasetLoad:
+    return _finish_unloaded(load, LoadStatus.REJECTED, problems, count, "")
+
+
+def _finish_unloaded(load: DatasetLoad, status: str, problems: list[list[Any]], count: int, message: str) -> DatasetLoad:
+    upload = Path(load.upload_path) if load.upload_path else None
+    with transaction.atomic():
+        load.status = status
+        load.problems = problems[:1000]
+        load.problem_count = count
+        load.finished_at = timezone.now()
+        load.stage = "Nothing was loaded"
+        load.message = message
+        load.upload_path = ""
+        load.save()
+        record(by=load.requested_by, action=f"needs.load.{status}", obj=load,
+               summary=f"Did not load {load.file_name}: {count} problem(s)",
+               after={"problems": count, "first": problems[:5]})
+    if upload is not None:
+        upload.unlink(missing_ok=True)
+    return load
+
+
+def load_file(*, by: User | None, scope: str, table: str, source: str, path: Path, synthetic: bool = False,
+              replace_overlapping: bool = False, file_name: str | None = None) -> tuple[DatasetLoad, bool]:
+    """Request and run a load at once (the command line, the demo)."""
+    load, created = request_load(by=by, scope=scope, table=table, source=source, path=path,
+                                 file_name=file_name or path.name, synthetic=synthetic,
+                                 replace_overlapping=replace_overlapping, background=False)
+    if created:
+        load = run_load(load_id=load.pk)
+    return load, created
+
+
+def _withdraw(*, by: User | None, load: DatasetLoad, reason: str, replaced_by: DatasetLoad | None = None) -> DatasetLoad:
+    load.status = LoadStatus.WITHDRAWN
+    load.withdrawn_at = timezone.now()
+    load.withdrawn_reason = reason
+    load.replaced_by = replaced_by
+    load.save(update_fields=["status", "withdrawn_at", "withdrawn_reason", "replaced_by"])
+    record(by=by, action="needs.load.withdraw", obj=load, summary=f"Withdrew load {load.pk} ({load.file_name}): {reason}",
+           before={"status": LoadStatus.LOADED}, after={"status": LoadStatus.WITHDRAWN, "reason": reason})
+    transaction.on_commit(lambda: store.remove(load.scope, load.table, load.pk))
+    return load
+
+
+@transaction.atomic
+def withdraw_load(*, by: User | None, load: DatasetLoad, reason: str) -> DatasetLoad:
+    """Take a loaded file's rows out of the store (the next recompute leaves them out)."""
+    load = DatasetLoad.objects.select_for_update().get(pk=load.pk)
+    _refuse({"status": "only a loaded file can be withdrawn"} if load.status != LoadStatus.LOADED else {})
+    _refuse({"reason": "give a reason for withdrawing the load"} if not reason.strip() else {})
+    return _withdraw(by=by, load=load, reason=reason.strip())
+
+
+# -- recompute ----------------------------------------------------------------------------
+
+def request_recompute(*, by: User | None) -> ComputeRun:
+    """Queue a recompute on the background worker (one at a time: a queued or running one
+    is returned instead of a second)."""
+    with transaction.atomic():
+        pending = ComputeRun.objects.select_for_update().filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).first()
+        if pending is not None:
+            return pending
+        run = ComputeRun.objects.create(requested_by=by, requested_at=timezone.now())
+        record(by=by, action="needs.recompute.request", obj=run, summary="Asked to recompute every indicator")
+        from .tasks import recompute_values
+
+        run_id = run.pk
+        transaction.on_commit(lambda: recompute_values.enqueue(run_id))
+    return run
+
+
+def recompute(*, by: User | None, run: ComputeRun | None = None) -> ComputeRun:
+    """Compute every indicator value from the loaded data and store them (the previous
+    run's values stay in place until this one has finished)."""
+    from .compute import compute_all
+
+    if run is None:
+        with transaction.atomic():
+            run = ComputeRun.objects.create(requested_by=by, requested_at=timezone.now())
+    started = time.perf_counter()
+    ComputeRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now(),
+                                                engine=settings.NEEDS_ENGINE)
+    try:
+        computed = compute_all()
+    except Exception as error:
+        logger.exception("recompute %s failed", run.pk)
+        with transaction.atomic():
+            ComputeRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now(),
+                                                        message=f"{type(error).__name__}: {error}")
+            run.refresh_from_db()
+            record(by=by, action="needs.recompute.failed", obj=run, summary=f"Recompute failed: {type(error).__name__}")
+        raise
+    fields = {f.name for f in IndicatorValue._meta.concrete_fields} - {"id", "run"}
+    with transaction.atomic():
+        IndicatorValue.objects.bulk_create(
+            (IndicatorValue(run=run, **{k: v[k] for k in fields if k in v}) for v in computed.values), batch_size=2000)
+        PeerFeatures.objects.bulk_create(PeerFeatures(run=run, level=level, organisation=code, features=feats,
+                                                      synthetic=synthetic)
+                                         for level, code, feats, synthetic in computed.features)
+        PeerLink.objects.bulk_create(PeerLink(run=run, level=level, organisation=code, peer=peer, rank=rank, distance=d)
+                                     for level, code, peer, rank, d in computed.peers)
+        run.status = RunStatus.DONE
+        run.finished_at = timezone.now()
+        run.engine = settings.NEEDS_ENGINE
+        run.seconds = round(time.perf_counter() - started, 2)
+        run.values_count = len(computed.values)
+        run.loads = computed.loads
+        run.held_back = computed.held_back
+        run.spans = computed.spans
+        run.synthetic_scopes = computed.synthetic_scopes
+        run.save()
+        record(by=by, action="needs.recompute", obj=run,
+               summary=f"Recomputed {run.values_count:,} indicator values in {run.seconds} s",
+               after={"values": run.values_count, "loads": run.loads, "held_back": run.held_back,
+                      "engine": run.engine, "seconds": run.seconds})
+        # keep the two latest finished runs; older values are reproducible from the loads
+        old = ComputeRun.objects.filter(status=RunStatus.DONE).exclude(pk=run.pk).order_by("-finished_at")[1:]
+        IndicatorValue.objects.filter(run__in=list(old)).delete()
+    return run
+
+
+# -- peers --------------------------------------------------------------------------------
+
+@transaction.atomic
+def set_peer_weights(*, by: User | None, level: str, weights: dict[str, float], neighbours: int) -> PeerSettings:
+    """The weights peers are matched on at a level (applied at the next recompute)."""
+    errors = {}
+    if level not in ("practice", "commissioner"):
+        errors["level"] = "peers are matched for practices or commissioners"
+    unknown = set(weights) - set(FEATURES)
+    if unknown:
+        errors["weights"] = f"unknown characteristic(s): {', '.join(sorted(unknown))}"
+    if any(w < 0 or w > 10 for w in weights.values()):
+        errors["weights"] = "each weight must be between 0 and 10"
+    if weights and not any(w > 0 for w in weights.values()):
+        errors["weights"] = "at least one characteristic needs a weight above 0"
+    if not 1 <= neighbours <= 20:
+        errors["neighbours"] = "choose between 1 and 20 neighbours"
+    _refuse(errors)
+    current = PeerSettings.objects.select_for_update().filter(level=level).first()
+    before = {"weights": current.weights, "neighbours": current.neighbours} if current else \
+        {"weights": DEFAULT_WEIGHTS, "neighbours": 5}
+    saved = {**DEFAULT_WEIGHTS, **{k: float(v) for k, v in weights.items()}}
+    current, _ = PeerSettings.objects.update_or_create(
+        level=level, defaults={"weights": saved, "neighbours": neighbours, "updated_by": by, "updated_at": timezone.now()})
+    record(by=by, action="needs.peers.weights", obj=current, summary=f"Changed the peer weights for {level}s",
+           before=before, after={"weights": saved, "neighbours": neighbours})
+    return current
+
+
+# -- targets and priorities ------------------------------------------------------------
+
+@transaction.atomic
+def set_target(*, by: User, organisation: Organisation, indicator_id: str, value: float, due_on: datetime.date,
+               note: str = "") -> Target:
+    """A target for an indicator for one organisation (replacing any earlier one)."""
+    ind = catalogue.by_id(indicator_id)
+    errors = {}
+    if ind is None:
+        errors["indicator"] = f"{indicator_id!r} is not in the indicator catalogue"
+    if organisation.kind not in (OrganisationKind.COMMISSIONER, OrganisationKind.PRACTICE, OrganisationKind.LOCALITY):
+        errors["organisation"] = "targets are set for a commissioner, a locality or a practice"
+    if value < 0 or (ind is not None and ind.method == "proportion" and value > ind.multiplier):
+        errors["value"] = "the target is outside the indicator's possible values"
+    if due_on <= timezone.localdate():
+        errors["due_on"] = "the target date must be in the future"
+    _refuse(errors)
+    current = Target.objects.select_for_update().filter(organisation=organisation, indicator_id=indicator_id).first()
+    before = {"value": current.value, "due_on": current.due_on, "note": current.note} if current else None
+    target, _ = Target.objects.update_or_create(
+        organisation=organisation, indicator_id=indicator_id,
+        defaults={"value": value, "due_on": due_on, "note": note.strip(), "set_by": by, "set_at": timezone.now()})
+    record(by=by, action="needs.target", obj=target,
+           summary=f"Target for {indicator_id} at {organisation.ods_code}: {value:g} by {due_on}",
+           before=before, after={"value": value, "due_on": due_on, "note": target.note,
+                                 "organisation": organisation.ods_code, "indicator": indicator_id})
+    return target
+
+
+def record_priority(*, by: User, board: Organisation, title: str, description: str, indicator_ids: Iterable[str],
+                    idempotency_key: uuid.UUID | None = None) -> Priority:
+    """A joint health and wellbeing strategy priority with the indicators that measure it.
+    A form submitted twice (same idempotency key) returns the first priority."""
+    if idempotency_key is not None and (existing := Priority.objects.filter(idempotency_key=idempotency_key).first()):
+        return existing
+    ids = sorted(set(indicator_ids))
+    errors = {}
+    if board.kind != OrganisationKind.HEALTH_AND_WELLBEING_BOARD:
+        errors["board"] = "priorities belong to a health and wellbeing board"
+    if not title.strip():
+        errors["title"] = "give the priority a title"
+    unknown = [i for i in ids if catalogue.by_id(i) is None]
+    if unknown:
+        errors["indicators"] = f"not in the catalogue: {', '.join(unknown)}"
+    if not ids:
+        errors["indicators"] = "choose at least one indicator that measures the priority"
+    _refuse(errors)
+    try:
+        with transaction.atomic():
+            priority = Priority.objects.create(board=board, title=title.strip(), description=description.strip(),
+                                               recorded_by=by, recorded_at=timezone.now(),
+                                               idempotency_key=idempotency_key)
+            PriorityIndicator.objects.bulk_create(PriorityIndicator(priority=priority, indicator_id=i) for i in ids)
+            record(by=by, action="needs.priority", obj=priority, summary=f"Recorded the priority {priority.title}",
+                   after={"board": board.ods_code, "title": priority.title, "indicators": ids})
+    except IntegrityError:
+        existing = Priority.objects.filter(idempotency_key=idempotency_key).first() if idempotency_key else None
+        if existing is None:
+            raise
+        return existing
+    return priority

@@ -1,0 +1,188 @@
+"""Every needs page and download through the client, on data loaded and computed through
+the services; the figures on the pages are the analytics engine's."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pyarrow.parquet as pq
+import pytest
+
+from opencommissioning.analytics.assessment import compute
+from opencommissioning.analytics.engines import get_engine
+from opencommissioning.audit.models import AuditEvent
+from opencommissioning.core.roles import Role
+from opencommissioning.needs import catalogue, services, store
+from opencommissioning.needs.compute import spans_for
+from opencommissioning.needs.models import ComputeRun, IndicatorValue, PeerLink, Priority, Target
+from tests.needs_support import OUTLIER, TINY, load_needs, months
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def needs(commissioner, practices, people, tmp_path):
+    return load_needs(commissioner, tmp_path)
+
+
+def _row(html: str, indicator_id: str) -> str:
+    match = re.search(rf'<tr class="nhsuk-table__row" id="row-{indicator_id}">(.*?)</tr>', html, re.S)
+    assert match, f"no profile row for {indicator_id}"
+    return match.group(1)
+
+
+def test_the_profile_shows_the_engines_numbers(needs, client_as):
+    page = client_as(Role.CLINICAL_COMMISSIONER).get(f"/needs/profiles/{OUTLIER}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    # the same data through the plain-Python reference engine, independently of DuckDB
+    span = spans_for(months())
+    expected = compute([catalogue.by_id("emergency_admissions_rate")], get_engine("reference"), store.data_source("local"),
+                       monthly=False, spans=span).to_pylist()
+    mine = next(r for r in expected if r["organisation"] == OUTLIER and r["level"] == "practice")
+    row = _row(html, "emergency_admissions_rate")
+    assert f"{mine['value']:,.2f}" in row and f"{mine['lower']:,.2f}" in row and f"{mine['upper']:,.2f}" in row
+    assert "Worse (99.8%)" in row  # 2.5 times the others' rate
+    assert "Synthetic" in html and "Some figures on this page are synthetic" in html
+
+
+def test_commissioner_and_locality_profiles_and_published_figures(needs, client_as):
+    client = client_as(Role.HWB_MEMBER)
+    commissioner = client.get("/needs/profiles/02A/").content.decode()
+    assert "Domain 3" in commissioner and 'id="published-figures"' in commissioner
+    assert "QOF 2013-14 (test)" in commissioner
+    value = IndicatorValue.objects.get(indicator_id="qof_prevalence_diabetes", scope="published", organisation="02A")
+    assert f"{value.value:,.2f}" in commissioner
+    england = IndicatorValue.objects.get(indicator_id="qof_prevalence_diabetes", scope="published", level="england")
+    assert england.numerator == 34_000 and f"{england.value:,.2f}" in commissioner
+    locality = client.get("/needs/profiles/02A-SOU/").content.decode()
+    assert "Test South locality" in locality and "row-emergency_admissions_rate" in locality
+
+
+def test_the_funnel_lists_the_outlier_and_links_its_profile(needs, client_as):
+    html = client_as(Role.COMMISSIONING_MANAGER).get("/needs/variation/emergency_admissions_rate/").content.decode()
+    outliers = html[html.index('id="outlier-list"'):html.index('id="funnel-table"')]
+    assert f'href="/needs/profiles/{OUTLIER}/"' in outliers and "High (outside 99.8% limits)" in outliers
+    assert 'data-vega-spec="funnel-spec"' in html and 'id="funnel-spec"' in html
+    assert 'id="spc-table"' in html and 'id="sii-summary"' in html
+
+
+def test_switching_indicator_keeps_the_comparison(needs, client_as):
+    response = client_as(Role.CLINICAL_COMMISSIONER).get(
+        "/needs/variation/emergency_admissions_rate/?indicator=ae_attendance_rate&of=practices&commissioner=02A")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/needs/variation/ae_attendance_rate/?")
+
+
+def test_spc_of_a_practice_and_the_commissioners_funnel(needs, client_as):
+    client = client_as(Role.CLINICAL_COMMISSIONER)
+    html = client.get(f"/needs/variation/emergency_admissions_rate/?org={OUTLIER}").content.decode()
+    assert 'id="spc-summary"' in html and "Common cause variation" in html
+    html = client.get("/needs/variation/qof_prevalence_diabetes/?of=commissioners").content.decode()
+    assert "every commissioner" in html and "NHS TRAFFORD CCG" in html
+
+
+def test_chart_exports_for_board_papers(needs, client_as):
+    client = client_as(Role.CLINICAL_COMMISSIONER)
+    png = client.get("/needs/charts/funnel/emergency_admissions_rate.png")
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = client.get(f"/needs/charts/spc/emergency_admissions_rate.svg?org={OUTLIER}")
+    assert svg.status_code == 200 and b"<svg" in svg.content
+    assert client.get("/needs/charts/funnel/emergency_admissions_rate.gif").status_code == 404
+
+
+def test_catalogue_pages_and_downloads(needs, client_as):
+    client = client_as(Role.AUDITOR)
+    assert "Domain 2" in client.get("/needs/indicators/").content.decode()
+    page = client.get("/needs/indicators/emergency_admissions_rate/").content.decode()
+    assert "OpenCommissioning public health reviewer" in page and "2027" in page
+    rows = list(csv.DictReader(io.StringIO(client.get("/needs/indicators/emergency_admissions_rate.csv").content.decode())))
+    stored = IndicatorValue.objects.filter(indicator_id="emergency_admissions_rate").count()
+    assert len(rows) == stored and {r["level"] for r in rows} >= {"practice", "commissioner", "locality", "quintile"}
+    table = pq.read_table(io.BytesIO(client.get("/needs/indicators/emergency_admissions_rate.parquet").content))
+    assert table.num_rows == stored
+    assert client.get("/needs/indicators/no_such_indicator/").status_code == 404
+
+
+def test_the_public_profile_suppresses_small_numbers(needs, client):
+    html = client.get("/public/profiles/02A/").content.decode()
+    assert "health needs and outcomes" in html and "Target" not in html
+    funnel = client.get("/public/profiles/02A/variation/emergency_admissions_rate/").content.decode()
+    tiny = re.search(r"<tr class=\"nhsuk-table__row\"><td class=\"nhsuk-table__cell\">Test Practice 7</td>(.*?)</tr>", funnel, re.S)
+    assert tiny is not None
+    cells = re.findall(r'nhsuk-table__cell--numeric">([^<]*)<', tiny.group(1))
+    assert cells[0] == "*"  # 3 emergency admissions: suppressed, with the value
+    assert "/needs/profiles/" not in funnel  # no links into the signed-in pages
+    for value in IndicatorValue.objects.filter(public_suppressed=False).exclude(public_numerator=None)[:200]:
+        assert value.public_numerator % 5 == 0
+
+
+def test_targets_show_progress_and_are_audited(needs, client_as, commissioner):
+    client = client_as(Role.CLINICAL_COMMISSIONER)
+    assert client.get("/needs/profiles/02A/target/").status_code == 200
+    response = client.post("/needs/profiles/02A/target/", {"indicator": "emergency_admissions_rate", "value": "5",
+                                                          "due_on": "2099-03-31", "note": "fewer admissions"})
+    assert response.status_code == 302
+    assert Target.objects.get(organisation=commissioner).value == 5
+    row = _row(client.get("/needs/profiles/02A/").content.decode(), "emergency_admissions_rate")
+    assert "5.00 by Mar 2099" in row and "from the target" in row
+    bad = client.post("/needs/profiles/02A/target/", {"indicator": "emergency_admissions_rate", "value": "5",
+                                                     "due_on": "2001-01-01"})
+    assert bad.status_code == 400 and "must be in the future" in bad.content.decode()
+    assert AuditEvent.objects.filter(action="needs.target").count() == 1
+
+
+def test_priorities_link_indicators_once_per_form(needs, client_as, people):
+    from opencommissioning.core import services as core_services
+
+    board = core_services.create_organisation(by=None, ods_code="HWB-02A", name="Test HWB", kind="hwb", is_local_code=True)
+    core_services.add_membership(by=None, user=people[Role.HWB_MEMBER], organisation=board, role=Role.HWB_MEMBER,
+                                 started_on=__import__("datetime").date(2020, 1, 1))
+    client = client_as(Role.HWB_MEMBER)
+    form = client.get("/needs/priorities/new/").content.decode()
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form).group(1)
+    data = {"idempotency_key": key, "title": "Fewer emergency admissions", "description": "",
+            "indicators": ["emergency_admissions_rate", "acsc_chronic_emergency_admissions"]}
+    assert client.post("/needs/priorities/new/", data).status_code == 302
+    assert client.post("/needs/priorities/new/", data).status_code == 302  # the same form again
+    priority = Priority.objects.get()
+    assert sorted(priority.indicators.values_list("indicator_id", flat=True)) == [
+        "acsc_chronic_emergency_admissions", "emergency_admissions_rate"]
+    assert "Fewer emergency admissions" in client_as(Role.CLINICAL_COMMISSIONER).get("/needs/priorities/").content.decode()
+    empty = client.post("/needs/priorities/new/", {**data, "idempotency_key": "6b0f0b7e-4a8a-4c57-9a43-6f2b1b0d1e2f",
+                                                   "indicators": []})
+    assert empty.status_code == 400
+
+
+def test_peers_and_their_weights(needs, client_as):
+    assert PeerLink.objects.filter(level="practice", organisation=OUTLIER).count() == 5
+    page = client_as(Role.CLINICAL_COMMISSIONER).get(f"/needs/profiles/{OUTLIER}/peers/").content.decode()
+    assert "IMD 2019 score" in page and 'id="neighbours"' in page
+    manager = client_as(Role.COMMISSIONING_MANAGER)
+    weights = {"age_65_plus": "0", "age_under_15": "0", "deprivation": "0", "list_size": "1", "rurality": "0",
+               "neighbours": "2"}
+    assert manager.post("/needs/peers/weights/practice/", weights).status_code == 302
+    services.recompute(by=None)
+    assert PeerLink.objects.filter(run=ComputeRun.objects.order_by("-pk").first(), level="practice",
+                                   organisation=OUTLIER).count() == 2
+    bad = manager.post("/needs/peers/weights/practice/", {**weights, "list_size": "0"})
+    assert bad.status_code == 400 and "at least one characteristic" in bad.content.decode()
+
+
+def test_index_lists_the_areas_and_sources(needs, client_as):
+    html = client_as(Role.PATIENT_REPRESENTATIVE).get("/needs/").content.decode()
+    assert "/needs/profiles/02A/" in html and "/needs/profiles/02A-NOR/" in html and f"/needs/profiles/{TINY}/" in html
+    assert "test published counts" in html
+
+
+def test_the_api_gives_the_stored_values(needs, client_as):
+    client = client_as(Role.AUDITOR)
+    assert len(client.get("/api/needs/indicators").json()) == len(catalogue.indicators())
+    body = client.get(f"/api/needs/indicators/emergency_admissions_rate/values?level=practice&organisation={OUTLIER}"
+                      "&period_kind=span").json()
+    stored = IndicatorValue.objects.get(indicator_id="emergency_admissions_rate", level="practice", organisation=OUTLIER,
+                                        period_kind="span")
+    assert body["count"] == 1 and body["items"][0]["value"] == stored.value
+    assert client_as(Role.PROVIDER).get("/api/needs/indicators").status_code == 401
