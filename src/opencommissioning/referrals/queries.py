@@ -9,11 +9,13 @@ practice's commissioner, and to the provider it was routed to. Nobody else.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
@@ -116,14 +118,46 @@ def waiting_days(referral: Referral, now: datetime.datetime | None = None) -> in
 
 
 def authenticate_token(raw: str) -> PracticeToken | None:
+    """The open practice's token whose SHA-256 is ``raw``'s, with its practice; else None.
+
+    Read on every FHIR call, straight from the database (never cached: a revoked token or a
+    closed practice is refused at once). One SQL statement, built once per process from the
+    models' own fields: the same row as ``PracticeToken.objects.select_related("practice")
+    .filter(key_hash=…, revoked_at__isnull=True, practice__close_date__isnull=True)``
+    without compiling that queryset on each call, which cost more than the rest of the
+    look-up (``bench/referrals_inprocess.py``)."""
     if not raw:
         return None
     digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()
-    return (
-        PracticeToken.objects.select_related("practice")
-        .filter(key_hash=digest, revoked_at__isnull=True, practice__close_date__isnull=True)
-        .first()
-    )
+    sql, token_fields, practice_fields = _token_statement()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [digest])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token = PracticeToken.from_db(connection.alias, [f.attname for f in token_fields], row[: len(token_fields)])
+    practice = Organisation.from_db(connection.alias, [f.attname for f in practice_fields], row[len(token_fields):])
+    token.practice = practice
+    return token
+
+
+@functools.cache
+def _token_statement() -> tuple[str, list[Any], list[Any]]:
+    token_fields = list(PracticeToken._meta.concrete_fields)
+    practice_fields = list(Organisation._meta.concrete_fields)
+    quote = connection.ops.quote_name
+    columns = [f"t.{quote(f.column)}" for f in token_fields] + [f"o.{quote(f.column)}" for f in practice_fields]
+    def column(name: str) -> str:
+        return str(PracticeToken._meta.get_field(name).column)
+
+    practice_column = column("practice")
+    tokens, practices = quote(PracticeToken._meta.db_table), quote(Organisation._meta.db_table)
+    joined = f"o.{quote(Organisation._meta.pk.column)} = t.{quote(practice_column)}"
+    where = (f"t.{quote(column('key_hash'))} = %s AND t.{quote(column('revoked_at'))} IS NULL "
+             f"AND o.{quote(Organisation._meta.get_field('close_date').column)} IS NULL")
+    # Names from the models' metadata only; the token's digest is a parameter.
+    sql = f"SELECT {', '.join(columns)} FROM {tokens} t JOIN {practices} o ON {joined} WHERE {where}"  # noqa: S608
+    return sql, token_fields, practice_fields
 
 
 # --- tariff and prices ------------------------------------------------------------------
