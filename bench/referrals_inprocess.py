@@ -8,8 +8,10 @@ request path; the HTTP benchmark (``bench/referrals.py``) is the throughput figu
 
     python bench/referrals_inprocess.py [PG_SERVER_URL] [--profile FILE]
 
-Prints JSON: ``cpu_ms_per_intake`` (median and mean of the process CPU time),
-``wall_ms_per_intake``, ``queries_per_intake`` and the statements of one intake.
+Prints JSON: ``cpu_ms_per_intake`` (median and mean of this process's CPU time),
+``database_cpu_ms_per_intake`` (the PostgreSQL backend's, read from /proc: the database
+must be on this machine), ``wall_ms_per_intake``, ``queries_per_intake`` and the
+statements of one intake.
 With ``--profile FILE`` also writes a cProfile of the measured intakes to FILE.
 """
 
@@ -52,6 +54,12 @@ def main() -> dict:
 
         connections.close_all()
         subprocess.run(["psql", f"{pg_server}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False, timeout=60)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system) of a process on this machine: here, the PostgreSQL backend."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(profile_to: str | None) -> dict:
@@ -106,6 +114,10 @@ def measure(profile_to: str | None) -> dict:
     with connection.execute_wrapper(lambda execute, sql, params, many, context: (retry_statements.append(sql), execute(sql, params, many, context))[1]):
         assert post("count", 0) == 200
 
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    database_before = _cpu_seconds(backend)
     profiler = None
     if profile_to:
         import cProfile
@@ -124,11 +136,13 @@ def measure(profile_to: str | None) -> dict:
             cpu.append(time.process_time() - c0)
             wall.append(time.perf_counter() - w0)
             assert status == 201, status
+    database_cpu = _cpu_seconds(backend) - database_before
     if profiler and profile_to:
         profiler.dump_stats(profile_to)
     return {
         "intakes": N,
         "cpu_ms_per_intake": {"median": round(statistics.median(cpu) * 1000, 2), "mean": round(statistics.mean(cpu) * 1000, 2)},
+        "database_cpu_ms_per_intake": round(database_cpu / N * 1000, 2),
         "wall_ms_per_intake": {"median": round(statistics.median(wall) * 1000, 2), "mean": round(statistics.mean(wall) * 1000, 2)},
         "queries_per_intake": round(len(statements) / N, 2),
         "queries_per_retry": len(retry_statements),
