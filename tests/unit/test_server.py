@@ -24,6 +24,8 @@ def test_the_wsgi_module_warms_up_without_opening_a_database_connection():
         "assert all(c.connection is None for c in connections.all()), 'a connection was left open'\n"
         "assert 'opencommissioning.referrals.api' in sys.modules and 'opencommissioning.governance.views' in sys.modules\n"
         "assert 'fhir.resources.R4B.documentreference' in sys.modules\n"
+        "from opencommissioning.referrals.fhir import warm_up\n"
+        "assert warm_up() == 2, 'the warm-up examples should be one refused and two accepted'\n"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "opencommissioning.settings", "OPENCOMMISSIONING_ENV": "test"}
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env)

@@ -374,10 +374,12 @@ def to_fhir(referral: Any, *, base_url: str = "") -> dict[str, Any]:
     return resource
 
 
-def warm_up() -> None:
+def warm_up() -> int:
     """Read one of each shape the intake meets, so that ``fhir.resources`` builds its
     validators (it builds nested types on first use) before the first real request rather
-    than during it. No database. Called once per server process (``opencommissioning.wsgi``)."""
+    than during it. No database. Called once per server process (``opencommissioning.wsgi``).
+    Returns how many of the examples were accepted (two valid, one refused); a refusal never
+    stops the server starting."""
     patient = {"resourceType": "Patient", "id": "p", "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": "9912003888"}],
                "name": [{"family": "Warm", "given": ["Up"]}], "birthDate": "1970-01-01", "gender": "unknown"}
     request = {
@@ -398,9 +400,11 @@ def warm_up() -> None:
         {"fullUrl": "urn:uuid:d", "resource": document},
     ]}
     single = {**request, "subject": {"identifier": {"system": NHS_NUMBER_SYSTEM, "value": "9912003888"}}, "supportingInfo": []}
-    for body in (single, bundle):
-        parse(json.dumps(body).encode(), max_attachment_bytes=1024)
-    try:
-        parse(json.dumps({**single, "status": "bogus", "priority": 7}).encode(), max_attachment_bytes=1024)
-    except IntakeRejected:
-        pass
+    accepted = 0
+    for body in (single, bundle, {**single, "status": "bogus", "priority": 7}):
+        try:
+            parse(json.dumps(body).encode(), max_attachment_bytes=1024)
+            accepted += 1
+        except IntakeRejected:
+            pass
+    return accepted
