@@ -28,3 +28,6 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # off by default; URLs never hold NHS numbers
+# No control socket (gunicorn 25.1+ opens one in ~/.gunicorn by default): nothing here uses
+# gunicornc, and two servers on one machine would share the one path.
+control_socket_disable = True
