@@ -121,43 +121,59 @@ def authenticate_token(raw: str) -> PracticeToken | None:
     """The open practice's token whose SHA-256 is ``raw``'s, with its practice; else None.
 
     Read on every FHIR call, straight from the database (never cached: a revoked token or a
-    closed practice is refused at once). One SQL statement, built once per process from the
-    models' own fields: the same row as ``PracticeToken.objects.select_related("practice")
-    .filter(key_hash=…, revoked_at__isnull=True, practice__close_date__isnull=True)``
-    without compiling that queryset on each call, which cost more than the rest of the
-    look-up (``bench/referrals_inprocess.py``)."""
+    closed practice is refused at once). The same row as ``PracticeToken.objects
+    .select_related("practice").filter(key_hash=…, revoked_at__isnull=True,
+    practice__close_date__isnull=True)``, read with one SQL statement built once per process
+    from the models' own fields, and its values converted by Django's own converters for
+    each field, without compiling that queryset on every call, which cost more than the
+    rest of the look-up (``bench/referrals_inprocess.py``)."""
     if not raw:
         return None
     digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()
-    sql, token_fields, practice_fields = _token_statement()
+    statement = _token_statement(connection.alias)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [digest])
+        cursor.execute(statement.sql, [digest])
         row = cursor.fetchone()
     if row is None:
         return None
-    token = PracticeToken.from_db(connection.alias, [f.attname for f in token_fields], row[: len(token_fields)])
-    practice = Organisation.from_db(connection.alias, [f.attname for f in practice_fields], row[len(token_fields):])
-    token.practice = practice
+    values = list(row)
+    for i, column, converters in statement.converters:
+        for convert in converters:
+            values[i] = convert(values[i], column, connection)
+    split = len(statement.token_names)
+    token = PracticeToken.from_db(connection.alias, statement.token_names, values[:split])
+    token.practice = Organisation.from_db(connection.alias, statement.practice_names, values[split:])
     return token
 
 
+@dataclass(frozen=True)
+class _TokenStatement:
+    sql: str
+    token_names: list[str]
+    practice_names: list[str]
+    converters: list[tuple[int, Any, list[Any]]]  # (position, column, Django's converters for it)
+
+
 @functools.cache
-def _token_statement() -> tuple[str, list[Any], list[Any]]:
+def _token_statement(alias: str) -> _TokenStatement:
     token_fields = list(PracticeToken._meta.concrete_fields)
     practice_fields = list(Organisation._meta.concrete_fields)
     quote = connection.ops.quote_name
     columns = [f"t.{quote(f.column)}" for f in token_fields] + [f"o.{quote(f.column)}" for f in practice_fields]
-    def column(name: str) -> str:
-        return str(PracticeToken._meta.get_field(name).column)
-
-    practice_column = column("practice")
     tokens, practices = quote(PracticeToken._meta.db_table), quote(Organisation._meta.db_table)
-    joined = f"o.{quote(Organisation._meta.pk.column)} = t.{quote(practice_column)}"
-    where = (f"t.{quote(column('key_hash'))} = %s AND t.{quote(column('revoked_at'))} IS NULL "
+    joined = f"o.{quote(Organisation._meta.pk.column)} = t.{quote(PracticeToken._meta.get_field('practice').column)}"
+    where = (f"t.{quote(PracticeToken._meta.get_field('key_hash').column)} = %s "
+             f"AND t.{quote(PracticeToken._meta.get_field('revoked_at').column)} IS NULL "
              f"AND o.{quote(Organisation._meta.get_field('close_date').column)} IS NULL")
     # Names from the models' metadata only; the token's digest is a parameter.
     sql = f"SELECT {', '.join(columns)} FROM {tokens} t JOIN {practices} o ON {joined} WHERE {where}"  # noqa: S608
-    return sql, token_fields, practice_fields
+    converters = []
+    for i, (table, field) in enumerate([("t", f) for f in token_fields] + [("o", f) for f in practice_fields]):
+        column = field.get_col(table)
+        found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        if found:
+            converters.append((i, column, found))
+    return _TokenStatement(sql, [f.attname for f in token_fields], [f.attname for f in practice_fields], converters)
 
 
 # --- tariff and prices ------------------------------------------------------------------
