@@ -202,10 +202,13 @@ def server_cpu(parent: int) -> float:
     return _cpu_seconds(parent, children=True) + sum(_cpu_seconds(int(k)) for k in kids)
 
 
-def database_cpu(pg_server: str, name: str) -> float:
-    """CPU seconds of the PostgreSQL backends serving the benchmark's database."""
+def database_cpu(pg_server: str, name: str) -> float | None:
+    """CPU seconds of the PostgreSQL backends serving the benchmark's database (None when
+    the database runs on another machine, where /proc cannot see them)."""
     out = subprocess.run(["psql", f"{pg_server}/postgres", "-Atc", f"SELECT pid FROM pg_stat_activity WHERE datname = '{name}'"],  # noqa: S608 - our own generated name
                          capture_output=True, text=True, check=False, timeout=60).stdout.split()
+    if any(not Path(f"/proc/{p}").exists() for p in out):
+        return None
     return sum(_cpu_seconds(int(p)) for p in out)
 
 
@@ -213,17 +216,18 @@ def run_load(port: int, token: str, run: str, n: int, kill_parent: int | None = 
     """Run :func:`load` in a separate process (the load generator is not the server)."""
     args = [sys.executable, __file__, "--load", str(port), token, run, str(n), str(kill_parent or 0), f"{pg[0]}/{pg[1]}" if pg else ""]
     s0 = server_cpu(server) if server else 0.0
-    d0 = database_cpu(*pg) if pg else 0.0
+    d0 = database_cpu(*pg) if pg else None
     out = subprocess.run(args, check=True, capture_output=True, text=True, timeout=900)
     result = json.loads(out.stdout)
     client_cpu = result.pop("client_cpu_seconds")
+    d1 = database_cpu(*pg) if pg else None
     if server and pg and result["accepted"]:
         per = 1000 / result["accepted"]
         result["cpu_ms_per_referral"] = {
             "server": round((server_cpu(server) - s0) * per, 2),
             # A killed worker's database session ends with it, taking its CPU time along:
             # that run's database figure would be too low, so it is not given.
-            "database": None if kill_parent else round((database_cpu(*pg) - d0) * per, 2),
+            "database": None if kill_parent or d0 is None or d1 is None else round((d1 - d0) * per, 2),
             "client": round(client_cpu * per, 2),
         }
     return result
