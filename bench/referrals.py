@@ -245,16 +245,16 @@ def _socket_inodes(pid: int) -> set[str]:
     return inodes
 
 
-def _worker_holding_the_chain_lock(workers: list[int], db: Any) -> int | None:
-    """The worker whose database session holds the audit chain's advisory lock: one in the
-    middle of an intake's transaction, between its audit append and its commit."""
+def _worker_holding_the_chain_lock(workers: list[int], db: Any) -> tuple[int, int] | None:
+    """(worker, its database session's pid) for the session that holds the audit chain's
+    advisory lock: an intake between its audit append and its commit."""
     row = db.execute(
-        "SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "SELECT a.pid, a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()"
     ).fetchone()
-    if row is None or row[0] is None:
+    if row is None or row[1] is None:
         return None
-    port = f"{int(row[0]):04X}"
+    port = f"{int(row[1]):04X}"
     inode = None
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
@@ -263,30 +263,49 @@ def _worker_holding_the_chain_lock(workers: list[int], db: Any) -> int | None:
                 inode = fields[9]
     if inode is None:
         return None
-    return next((w for w in workers if inode in _socket_inodes(w)), None)
+    worker = next((w for w in workers if inode in _socket_inodes(w)), None)
+    return (worker, int(row[0])) if worker is not None else None
+
+
+def _still_mid_transaction(db: Any, session: int) -> bool:
+    """The session still holds the chain's lock and waits for its (stopped) worker."""
+    row = db.execute(
+        "SELECT a.state FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
+        "WHERE a.pid = %s AND l.locktype = 'advisory' AND l.granted", [session]
+    ).fetchone()
+    return row is not None and row[0] == "idle in transaction"
 
 
 KILLED: dict[str, object] = {}
 
 
 def _kill_one_worker(parent: int, database_url: str) -> None:
-    """Kill (SIGKILL) a worker mid-transaction: the one seen holding the audit chain's lock
-    (between an intake's writes and its commit) the moment before; any worker if none is
-    seen within 5 seconds. ``worker_killed_holding_the_chain_lock`` in the result says which."""
+    """Kill (SIGKILL) a worker in the middle of an intake's transaction. The worker whose
+    session holds the audit chain's lock is stopped (SIGSTOP); if its session is then still
+    idle in that transaction (written, not committed, waiting for the worker) it is killed,
+    otherwise let go (SIGCONT) and another is sought. Any worker is killed if none is caught
+    within 5 seconds. ``worker_killed_holding_the_chain_lock`` in the result says which."""
     import psycopg
 
     workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True, check=False).stdout.split()]
     if not workers:
         return
-    victim = None
     deadline = time.monotonic() + 5
     with psycopg.connect(database_url, autocommit=True) as db:
-        while victim is None and time.monotonic() < deadline:
-            victim = _worker_holding_the_chain_lock(workers, db)
-            if victim is None:
+        while time.monotonic() < deadline:
+            found = _worker_holding_the_chain_lock(workers, db)
+            if found is None:
                 time.sleep(0.001)
-    os.kill(victim or workers[0], signal.SIGKILL)
-    KILLED["worker_killed_holding_the_chain_lock"] = victim is not None
+                continue
+            worker, session = found
+            os.kill(worker, signal.SIGSTOP)
+            if _still_mid_transaction(db, session):
+                os.kill(worker, signal.SIGKILL)
+                KILLED["worker_killed_holding_the_chain_lock"] = True
+                return
+            os.kill(worker, signal.SIGCONT)
+    os.kill(workers[0], signal.SIGKILL)
+    KILLED["worker_killed_holding_the_chain_lock"] = False
 
 
 if __name__ == "__main__":
