@@ -179,3 +179,22 @@ def test_concurrent_appends_on_real_connections_never_fork_the_chain(real_transa
     assert AuditEvent.objects.filter(action="organisation.create").count() == 80
     result = verify()
     assert result.ok and result.checked == len(sequences), result
+
+
+def test_a_chain_hashed_in_python_goes_on_unbroken_when_the_database_appends():
+    """A chain written before decision 0004 (events hashed in Python) continues: the next
+    event, appended by ``audit_append()`` on PostgreSQL, links to it and verifies."""
+    from django.utils import timezone
+
+    from opencommissioning.audit import chain
+
+    with transaction.atomic():
+        for i in range(2):
+            chain._append(AuditEvent(occurred_at=timezone.now(), actor_label="system", action="test.before",
+                                     object_type="tests.Thing", object_id=str(i), summary=f"written the old way {i}",
+                                     after={"n": i}))
+        record(by=None, action="test.after", object_type="tests.Thing", object_id="2", summary="appended now", after={"n": 2})
+    events = list(AuditEvent.objects.order_by("sequence"))
+    assert [e.action for e in events] == ["test.before", "test.before", "test.after"]
+    assert events[2].previous_hash == events[1].hash
+    assert verify().ok
