@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/opencommissioning
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help demo serve test test-sqlite test-postgres check lint types bench install assets postgres chromium clean
+.PHONY: help demo serve test test-sqlite test-postgres check lint types bench bench-referrals install assets postgres chromium clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -83,6 +83,9 @@ check: lint types test ## lint, types and the whole test suite
 
 bench: install postgres ## benchmarks; results as JSON in bench/results/
 	OPENCOMMISSIONING_ENV=test $(BIN)/python bench/run.py
+
+bench-referrals: install postgres ## only the referral intake benchmark (bench/results/referrals.json)
+	OPENCOMMISSIONING_ENV=test $(BIN)/python bench/run.py referrals
 
 clean: ## remove the virtual environment, node packages and generated files (keeps var/)
 	rm -rf $(VENV) node_modules src/opencommissioning/static/vendor .pytest_cache .mypy_cache .ruff_cache

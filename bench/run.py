@@ -1,4 +1,5 @@
-"""`make bench`: run every benchmark and write JSON results under bench/results/.
+"""`make bench`: run every benchmark and write JSON results under bench/results/
+(`make bench-referrals`, or ``bench/run.py referrals``: only the referral intake).
 
 Each benchmark runs in its own process against a throwaway database (SQLite in a temp
 folder, and a PostgreSQL database created and dropped for the run), and reports ratios
@@ -34,12 +35,20 @@ def run_foundation(database_url: str) -> dict:
 
 
 def run_referrals() -> None:
-    """Referral intake under gunicorn on PostgreSQL (bench/referrals.py makes and drops its database)."""
-    print("==> referral intake benchmark (gunicorn + PostgreSQL, loopback load process)", flush=True)
+    """Referral intake: its cost in one process (bench/referrals_inprocess.py), then its
+    throughput under gunicorn on PostgreSQL (bench/referrals.py); each makes and drops its
+    database. The machine's load average before and after says what else was running."""
+    print("==> referral intake benchmark (in one process, then gunicorn + PostgreSQL, loopback load process)", flush=True)
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    in_process = subprocess.run([sys.executable, str(ROOT / "bench" / "referrals_inprocess.py"), PG_SERVER], cwd=ROOT, check=True,
+                                capture_output=True, text=True, timeout=900)
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "referrals.py"), PG_SERVER], cwd=ROOT, check=True,
                          capture_output=True, text=True, timeout=1800)
+    load_after = [round(x, 2) for x in os.getloadavg()]
     result = {"benchmark": "referrals", "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
-              "machine": {"python": platform.python_version(), "cpus": os.cpu_count()}, **json.loads(out.stdout)}
+              "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                          "load_average_1_5_15_min_before": load_before, "load_average_1_5_15_min_after": load_after},
+              **json.loads(out.stdout), "in_process": json.loads(in_process.stdout)}
     path = RESULTS / "referrals.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
@@ -61,6 +70,9 @@ def run_needs() -> None:
 
 def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if sys.argv[1:] == ["referrals"]:  # `make bench-referrals`: only the referral intake
+        run_referrals()
+        return
     results = {
         "benchmark": "foundation",
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),

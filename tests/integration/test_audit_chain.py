@@ -141,3 +141,60 @@ def test_patient_identifiers_never_reach_the_payload():
 
 def test_the_guard_is_installed():
     assert guards.installed(connection)
+
+
+def test_an_appended_event_hashes_exactly_as_verify_reads_it():
+    """On PostgreSQL the hash is made by ``audit_append()`` in the database; on SQLite in
+    Python. Either way ``verify`` (Python) must agree, for any text and payload."""
+    with transaction.atomic():
+        for i in range(3):
+            record(
+                by=None, action="test.append", object_type="tests.Thing", object_id=str(i),
+                summary=f"Ünïcode “quotes” \\ back\\slash \"{i}\" 日本 😀 \t tab",
+                before={"nested": {"b": [1, 2.5, None, True], "a": "é"}, "z": ""} if i else None,
+                after={"list": ["x", {"k": "v"}], "n": 10**15},
+            )
+    events = list(AuditEvent.objects.filter(action="test.append").order_by("sequence"))
+    assert [e.previous_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+    assert verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_on_real_connections_never_fork_the_chain(real_transactions):
+    """Sixteen writers on their own connections append at once, each in its own
+    transaction with a change of its own: every event is chained once, in one line."""
+    if connection.vendor != "postgresql":
+        pytest.skip("races real connections on PostgreSQL; SQLite runs writers one at a time")
+    from tests.concurrency import race
+
+    def write(i: int) -> int:
+        for j in range(5):
+            services.create_organisation(by=None, ods_code=f"R{i:02d}{j:02d}", name=f"Racer {i}.{j}", kind=OrganisationKind.PRACTICE)
+        return i
+
+    results = race(16, write)
+    assert results == list(range(16)), results
+    sequences = list(AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True))
+    assert sequences == list(range(1, len(sequences) + 1))
+    assert AuditEvent.objects.filter(action="organisation.create").count() == 80
+    result = verify()
+    assert result.ok and result.checked == len(sequences), result
+
+
+def test_a_chain_hashed_in_python_goes_on_unbroken_when_the_database_appends():
+    """A chain written before decision 0004 (events hashed in Python) continues: the next
+    event, appended by ``audit_append()`` on PostgreSQL, links to it and verifies."""
+    from django.utils import timezone
+
+    from opencommissioning.audit import chain
+
+    with transaction.atomic():
+        for i in range(2):
+            chain._append(AuditEvent(occurred_at=timezone.now(), actor_label="system", action="test.before",
+                                     object_type="tests.Thing", object_id=str(i), summary=f"written the old way {i}",
+                                     after={"n": i}))
+        record(by=None, action="test.after", object_type="tests.Thing", object_id="2", summary="appended now", after={"n": 2})
+    events = list(AuditEvent.objects.order_by("sequence"))
+    assert [e.action for e in events] == ["test.before", "test.before", "test.after"]
+    assert events[2].previous_hash == events[1].hash
+    assert verify().ok

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import json
 from pathlib import Path
 
@@ -201,6 +202,27 @@ def test_no_token_or_a_revoked_token_is_refused_with_an_operation_outcome(setup)
     response = post_fhir(Client(), setup.raw_token, service_request())
     assert response.status_code == 401
     assert issues(response)[0]["code"] == "login"
+    assert Referral.objects.count() == 0
+
+
+def test_a_token_of_a_closed_practice_is_refused_and_a_good_token_names_its_practice(setup):
+    from opencommissioning.core.models import Organisation
+    from opencommissioning.referrals.models import PracticeToken
+    from opencommissioning.referrals.queries import authenticate_token
+
+    core_services.update_organisation(by=None, organisation=setup.token.practice, open_date=datetime.date(2010, 1, 1))
+    found = authenticate_token(setup.raw_token)
+    # Every field as the ORM reads it (types too: aware datetimes, dates, booleans).
+    expected = PracticeToken.objects.select_related("practice").get(pk=setup.token.pk)
+    for model, got, want in ((PracticeToken, found, expected), (Organisation, found.practice, expected.practice)):
+        for field in model._meta.concrete_fields:
+            value = getattr(got, field.attname)
+            assert value == getattr(want, field.attname) and type(value) is type(getattr(want, field.attname)), field.name
+    assert found.created_at.tzinfo is not None and found.practice.open_date is not None
+    assert authenticate_token("") is None and authenticate_token("oc_not-a-token") is None
+    core_services.update_organisation(by=None, organisation=setup.token.practice, close_date=datetime.date(2026, 1, 1))
+    assert authenticate_token(setup.raw_token) is None
+    assert post_fhir(Client(), setup.raw_token, service_request()).status_code == 401
     assert Referral.objects.count() == 0
 
 

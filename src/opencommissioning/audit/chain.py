@@ -25,7 +25,7 @@ from .models import AuditEvent
 from .redaction import redact
 
 GENESIS_HASH = "0" * 64
-_ADVISORY_LOCK_KEY = 7_361_001  # any constant: serialises appends on PostgreSQL
+_ADVISORY_LOCK_KEY = 7_361_001  # any constant: serialises appends on PostgreSQL (audit_append)
 
 
 def _json_default(value: Any) -> Any:
@@ -49,31 +49,42 @@ def to_payload(value: Any) -> Any:
     return redact(json.loads(json.dumps(value, default=_json_default)))
 
 
-def hash_of(event: AuditEvent) -> str:
-    """SHA-256 over a canonical JSON document of the event's fields and previous hash."""
-    document = {
-        "sequence": event.sequence,
-        "occurred_at": event.occurred_at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
+# The canonical document's keys, sorted, are: action, actor_id, actor_label, after, before,
+# object_id, object_type, occurred_at, previous_hash, sequence, summary. The two chain
+# values (previous_hash, sequence) sit side by side, so the document is
+# ``head + previous_hash + _MIDDLE + sequence + tail``: head and tail are the event's own
+# fields, laid out before the chain's lock is taken; only the two chain values need it.
+# PostgreSQL's ``audit_append()`` (``audit/sql.py``) joins exactly these pieces.
+_MIDDLE = '","sequence":'
+
+
+def document_parts(event: AuditEvent) -> tuple[str, str]:
+    """The canonical document of ``event`` without its two chain values: (head, tail)."""
+    own = {
+        "action": event.action,
         "actor_id": event.actor_id,
         "actor_label": event.actor_label,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "summary": event.summary,
-        "before": event.before,
         "after": event.after,
-        "previous_hash": event.previous_hash,
+        "before": event.before,
+        "object_id": event.object_id,
+        "object_type": event.object_type,
+        "occurred_at": event.occurred_at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
     }
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    head = json.dumps(own, sort_keys=True, separators=(",", ":"), ensure_ascii=False)[:-1] + ',"previous_hash":"'
+    tail = ',"summary":' + json.dumps(event.summary, ensure_ascii=False) + "}"
+    return head, tail
 
 
-def _lock_chain() -> None:
-    """Make concurrent appends queue up, so the chain never forks."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
-    # SQLite: transactions are IMMEDIATE (settings), so writers are already serialised.
+def canonical_document(event: AuditEvent) -> str:
+    """The JSON text the hash covers: every field of the event and the previous hash, keys
+    sorted, no spaces (the same text as ``json.dumps(document, sort_keys=True, ...)``)."""
+    head, tail = document_parts(event)
+    return f"{head}{event.previous_hash}{_MIDDLE}{int(event.sequence)}{tail}"
+
+
+def hash_of(event: AuditEvent) -> str:
+    """SHA-256 over the canonical document of the event's fields and previous hash."""
+    return hashlib.sha256(canonical_document(event).encode("utf-8")).hexdigest()
 
 
 def record(
@@ -87,7 +98,8 @@ def record(
     before: Any = None,
     after: Any = None,
 ) -> AuditEvent:
-    """Append one event. Call inside the transaction that makes the change.
+    """Append one event. Call inside the transaction that makes the change, as its last
+    write: on PostgreSQL the chain's lock is held from here until that transaction ends.
 
     ``by`` is the acting user, or ``None`` for the system itself (an import run from the
     command line is recorded with the operating-system account in ``actor_label``).
@@ -103,30 +115,54 @@ def record(
     actor_label = (
         (getattr(by, "username", None) or str(by)) if by is not None else "system"
     )
-    before_payload = to_payload(before)
-    after_payload = to_payload(after)
-    summary = str(to_payload(summary) or "")[:500]
-
-    _lock_chain()
-    last = AuditEvent.objects.order_by("-sequence").values("sequence", "hash").first()
-    sequence = (last["sequence"] + 1) if last else 1
-    previous_hash = last["hash"] if last else GENESIS_HASH
     event = AuditEvent(
-        sequence=sequence,
         occurred_at=timezone.now(),
         actor=actor,
         actor_label=actor_label,
         action=action,
         object_type=object_type,
         object_id=str(object_id),
-        summary=summary,
-        before=before_payload,
-        after=after_payload,
-        previous_hash=previous_hash,
+        summary=str(to_payload(summary) or "")[:500],
+        before=to_payload(before),
+        after=to_payload(after),
     )
+    if connection.vendor == "postgresql":
+        _append_on_postgresql(event)
+    else:
+        _append(event)
+    return event
+
+
+def _append(event: AuditEvent) -> None:
+    """Link ``event`` to the last event and insert it. SQLite's transactions are IMMEDIATE
+    (settings), so writers are already serialised and the chain cannot fork."""
+    last = AuditEvent.objects.order_by("-sequence").values("sequence", "hash").first()
+    event.sequence = (last["sequence"] + 1) if last else 1
+    event.previous_hash = last["hash"] if last else GENESIS_HASH
     event.hash = hash_of(event)
     event.save()
-    return event
+
+
+def _append_on_postgresql(event: AuditEvent) -> None:
+    """One statement: ``audit_append()`` (``audit/sql.py``) takes the chain's advisory lock,
+    reads the last event and inserts this one with its hash, with no round trip to Python
+    in between. Concurrent appends queue on the lock, which is held from here until the
+    transaction commits or rolls back, so the chain never forks."""
+    head, tail = document_parts(event)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)",
+            [
+                _ADVISORY_LOCK_KEY, event.occurred_at, event.actor_id, event.actor_label, event.action,
+                event.object_type, event.object_id, event.summary,
+                None if event.before is None else json.dumps(event.before),
+                None if event.after is None else json.dumps(event.after),
+                head, tail,
+            ],
+        )
+        event.pk, event.sequence, event.previous_hash, event.hash = cursor.fetchone()
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 @dataclass(frozen=True)

@@ -372,3 +372,39 @@ def to_fhir(referral: Any, *, base_url: str = "") -> dict[str, Any]:
     if referral.status == "returned":
         resource["note"] = [{"text": f"Returned to the referrer: {referral.return_reason}"}]
     return resource
+
+
+def warm_up() -> int:
+    """Read one of each shape the intake meets, so that ``fhir.resources`` builds its
+    validators (it builds nested types on first use) before the first real request rather
+    than during it. No database. Called once per server process (``opencommissioning.wsgi``).
+    Returns how many of the examples were accepted (two valid, one refused); a refusal never
+    stops the server starting."""
+    patient = {"resourceType": "Patient", "id": "p", "identifier": [{"system": NHS_NUMBER_SYSTEM, "value": "9912003888"}],
+               "name": [{"family": "Warm", "given": ["Up"]}], "birthDate": "1970-01-01", "gender": "unknown"}
+    request = {
+        "resourceType": "ServiceRequest", "id": "s", "identifier": [{"system": UBRN_SYSTEM, "value": "warm-up"}],
+        "status": "active", "intent": "order", "priority": "routine", "authoredOn": "2026-01-01T00:00:00+00:00",
+        "subject": {"reference": "Patient/p"},
+        "requester": {"identifier": {"system": ODS_SYSTEM, "value": "A00000"}, "display": "Warm-up practice"},
+        "code": {"coding": [{"system": "https://fhir.nhs.uk/CodeSystem/servicerequest-code", "code": ADVICE_CODE}]},
+        "performerType": {"coding": [{"system": ERS_SPECIALTY_SYSTEM, "code": "DERMATOLOGY"}]},
+        "reasonCode": [{"coding": [{"system": "http://snomed.info/sct", "code": "126485001", "display": "Urticaria"}], "text": "warm-up"}],
+        "note": [{"text": "warm-up"}], "supportingInfo": [{"reference": "DocumentReference/d"}],
+        "contained": [{"resourceType": "Organization", "id": "o", "identifier": [{"system": ODS_SYSTEM, "value": "A00000"}]}],
+    }
+    document = {"resourceType": "DocumentReference", "id": "d", "status": "current",
+                "content": [{"attachment": {"contentType": "text/plain", "title": "warm-up", "data": "d2FybS11cA=="}}]}
+    bundle = {"resourceType": "Bundle", "type": "message", "entry": [
+        {"fullUrl": "urn:uuid:s", "resource": request}, {"fullUrl": "urn:uuid:p", "resource": patient},
+        {"fullUrl": "urn:uuid:d", "resource": document},
+    ]}
+    single = {**request, "subject": {"identifier": {"system": NHS_NUMBER_SYSTEM, "value": "9912003888"}}, "supportingInfo": []}
+    accepted = 0
+    for body in (single, bundle, {**single, "status": "bogus", "priority": 7}):
+        try:
+            parse(json.dumps(body).encode(), max_attachment_bytes=1024)
+            accepted += 1
+        except IntakeRejected:
+            pass
+    return accepted

@@ -9,11 +9,13 @@ practice's commissioner, and to the provider it was routed to. Nobody else.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
@@ -116,14 +118,62 @@ def waiting_days(referral: Referral, now: datetime.datetime | None = None) -> in
 
 
 def authenticate_token(raw: str) -> PracticeToken | None:
+    """The open practice's token whose SHA-256 is ``raw``'s, with its practice; else None.
+
+    Read on every FHIR call, straight from the database (never cached: a revoked token or a
+    closed practice is refused at once). The same row as ``PracticeToken.objects
+    .select_related("practice").filter(key_hash=…, revoked_at__isnull=True,
+    practice__close_date__isnull=True)``, read with one SQL statement built once per process
+    from the models' own fields, and its values converted by Django's own converters for
+    each field, without compiling that queryset on every call, which cost more than the
+    rest of the look-up (``bench/referrals_inprocess.py``)."""
     if not raw:
         return None
     digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()
-    return (
-        PracticeToken.objects.select_related("practice")
-        .filter(key_hash=digest, revoked_at__isnull=True, practice__close_date__isnull=True)
-        .first()
-    )
+    statement = _token_statement(connection.alias)
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, [digest])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for i, column, converters in statement.converters:
+        for convert in converters:
+            values[i] = convert(values[i], column, connection)
+    split = len(statement.token_names)
+    token = PracticeToken.from_db(connection.alias, statement.token_names, values[:split])
+    token.practice = Organisation.from_db(connection.alias, statement.practice_names, values[split:])
+    return token
+
+
+@dataclass(frozen=True)
+class _TokenStatement:
+    sql: str
+    token_names: list[str]
+    practice_names: list[str]
+    converters: list[tuple[int, Any, list[Any]]]  # (position, column, Django's converters for it)
+
+
+@functools.cache
+def _token_statement(alias: str) -> _TokenStatement:
+    token_fields = list(PracticeToken._meta.concrete_fields)
+    practice_fields = list(Organisation._meta.concrete_fields)
+    quote = connection.ops.quote_name
+    columns = [f"t.{quote(f.column)}" for f in token_fields] + [f"o.{quote(f.column)}" for f in practice_fields]
+    tokens, practices = quote(PracticeToken._meta.db_table), quote(Organisation._meta.db_table)
+    joined = f"o.{quote(Organisation._meta.pk.column)} = t.{quote(PracticeToken._meta.get_field('practice').column)}"
+    where = (f"t.{quote(PracticeToken._meta.get_field('key_hash').column)} = %s "
+             f"AND t.{quote(PracticeToken._meta.get_field('revoked_at').column)} IS NULL "
+             f"AND o.{quote(Organisation._meta.get_field('close_date').column)} IS NULL")
+    # Names from the models' metadata only; the token's digest is a parameter.
+    sql = f"SELECT {', '.join(columns)} FROM {tokens} t JOIN {practices} o ON {joined} WHERE {where}"  # noqa: S608
+    converters = []
+    for i, (table, field) in enumerate([("t", f) for f in token_fields] + [("o", f) for f in practice_fields]):
+        column = field.get_col(table)
+        found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+        if found:
+            converters.append((i, column, found))
+    return _TokenStatement(sql, [f.attname for f in token_fields], [f.attname for f in practice_fields], converters)
 
 
 # --- tariff and prices ------------------------------------------------------------------
