@@ -203,7 +203,7 @@ GOVERNANCE_GIFTS_THRESHOLD_POUNDS = int(os.environ.get("GOVERNANCE_GIFTS_THRESHO
 
 # Needs and outcomes (issue 4): row-level data lives as Parquet under NEEDS_STORE (the
 # database keeps the load records and the computed values); uploads wait in NEEDS_UPLOADS
-# until the background worker (`manage.py db_worker`) loads them. See docs/decisions/0004.
+# until the background worker (`manage.py db_worker`) loads them. See docs/decisions/0005-needs-data-store.md.
 NEEDS_STORE = Path(os.environ.get("OPENCOMMISSIONING_NEEDS_STORE", VAR_DIR / "needs-store"))
 NEEDS_UPLOADS = Path(os.environ.get("OPENCOMMISSIONING_NEEDS_UPLOADS", VAR_DIR / "needs-uploads"))
 NEEDS_ENGINE = os.environ.get("OPENCOMMISSIONING_NEEDS_ENGINE", "duckdb")

@@ -7,7 +7,7 @@ The analytics engine reads ``<store>/<scope>`` as a ``DataSource`` folder, so a 
 visible exactly when its folder is in place: it is written under ``.staging`` (which the
 engine never reads) and renamed into place as the last step of the load's transaction.
 :func:`sweep` removes anything a crash left behind (folders of loads the database does
-not record as loaded). See ``docs/decisions/0004-needs-data-store.md``.
+not record as loaded). See ``docs/decisions/0005-needs-data-store.md``.
 """
 
 from __future__ import annotations
