@@ -128,9 +128,17 @@ def _read(data: DataSource, table: str, columns: set[str]) -> pa.Table:
 
 
 def _relabel_periods(table: pa.Table, spans: Mapping[str, Sequence[str]]) -> pa.Table:
+    """Every row of the span's months, labelled with the span. A person counted in a month
+    (``persons`` measures: a QOF register is a monthly snapshot) stays a separate person
+    in each month, so over a span a persons count is person-months, over the population's
+    person-months: the average monthly prevalence, never distinct people in a year over
+    the list size twelve times over."""
     parts = []
     for label, months in spans.items():
         keep = table.filter(pc.is_in(table["period"], value_set=pa.array(list(months), pa.string())))
+        if "person_id" in keep.column_names:
+            monthly = pc.binary_join_element_wise(keep["period"], keep["person_id"], "|")
+            keep = keep.set_column(keep.schema.get_field_index("person_id"), "person_id", monthly)
         parts.append(keep.set_column(keep.schema.get_field_index("period"), "period",
                                      pa.array([label] * keep.num_rows, pa.string())))
     return pa.concat_tables(parts) if parts else table.slice(0, 0)

@@ -81,6 +81,40 @@ def spread(values: Sequence[float | None]) -> Spread | None:
     return Spread(int(v.size), *(float(x) for x in q))
 
 
+#: Fewer events than this make a value unreliable as a comparator (PHE's rule of thumb for
+#: rates: below 10 events an interval is too wide for a fair comparison).
+RELIABLE_EVENTS = 10
+#: A peer comparator needs at least this many reliable peers.
+MIN_PEERS = 3
+
+
+@dataclass(frozen=True)
+class PeerComparator:
+    """The median of the peers' values, when enough of them are reliable; ``reason`` says
+    why there is none otherwise."""
+
+    median: float | None
+    count: int
+    reliable: int
+    reason: str = ""
+
+
+def peer_comparator(values: Sequence[float | None], numerators: Sequence[float | None], *,
+                    min_events: float = RELIABLE_EVENTS, min_peers: int = MIN_PEERS) -> PeerComparator:
+    """The statistically nearest neighbours' comparator: the median of the peers whose value
+    rests on at least ``min_events`` events, if there are ``min_peers`` of them. A median of
+    a few tiny counts (often zeros) would make any organisation look significantly
+    different, so then there is no comparator, and the reason is given."""
+    pairs = [(v, n) for v, n in zip(values, numerators, strict=True) if v is not None and np.isfinite(v)]
+    good = [v for v, n in pairs if n is not None and n >= min_events]
+    if not pairs:
+        return PeerComparator(None, 0, 0, "no peer has a value")
+    if len(good) < min_peers:
+        return PeerComparator(None, len(pairs), len(good),
+                              f"fewer than {min_peers} peers have {min_events:g} or more events")
+    return PeerComparator(float(np.median(good)), len(pairs), len(good))
+
+
 # -- funnel plots ----------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -155,6 +155,7 @@ class ProfileRow:
     england: Figure | None
     peer_median: float | None
     peer_count: int
+    peer_reason: str
     spread: profiles.Spread | None
     spread_label: str
     versus_england: str
@@ -268,20 +269,22 @@ def _row(ind: Indicator, v: IndicatorValue, england: dict[tuple[str, str], Indic
     # a commissioner's local value is compared with the other commissioners' national ones
     peer_rows = peer_values.get((ind.id, v.scope), []) or (peer_values.get((ind.id, Scope.NATIONAL), [])
                                                             if v.scope == Scope.LOCAL else [])
-    peers = [figure(p, public).value for p in peer_rows]
-    peer_spread = profiles.spread(peers)
+    peer_figures = [figure(p, public) for p in peer_rows]
+    peers = profiles.peer_comparator(
+        [p.value for p in peer_figures],
+        [(p.denominator if ind.method == "mean" else p.numerator) for p in peer_figures])
     group = spread_values.get((ind.id, v.scope), [])
     if len(group) < 3 and v.scope == Scope.LOCAL:
         group = [g for g in spread_values.get((ind.id, Scope.NATIONAL), []) if g.organisation != v.organisation] + [v]
     values = [figure(s, public).value for s in group]
     row = ProfileRow(
         indicator=ind, figure=fig, england=eng,
-        peer_median=peer_spread.median if peer_spread else None, peer_count=peer_spread.count if peer_spread else 0,
+        peer_median=peers.median, peer_count=peers.count, peer_reason=peers.reason,
         spread=profiles.spread(values), spread_label=spread_label,
         versus_england=profiles.compare(fig.value, fig.lower, fig.upper, fig.lower_998, fig.upper_998,
                                         eng.value if eng else None, ind.polarity),
         versus_peers=profiles.compare(fig.value, fig.lower, fig.upper, fig.lower_998, fig.upper_998,
-                                      peer_spread.median if peer_spread else None, ind.polarity),
+                                      peers.median, ind.polarity),
         previous=figure(previous, public) if previous else None, target=target,
     )
     series = [figure(m, public).value for m in months]

@@ -24,6 +24,7 @@ from opencommissioning.analytics.profiles import (
     compare,
     funnel,
     nearest_neighbours,
+    peer_comparator,
     public_counts,
     spc,
 )
@@ -125,6 +126,35 @@ def test_groupings_are_the_catalogue_run_on_relabelled_data() -> None:
     month = month.filter(pc.equal(month["level"], "practice")).to_pylist()
     assert [(r["organisation"], r["period"], r["value"]) for r in month] == \
         [(r["organisation"], r["period"], pytest.approx(r["value"])) for r in plain]
+
+
+def test_a_prevalence_over_a_span_is_the_average_monthly_prevalence() -> None:
+    """A register is a monthly snapshot: the same 100 people on it in both months of a
+    two-month span are 200 person-months over 2,000 person-months (10%), not 100 people
+    over 2,000 (5%); in a practice whose register turns over, new people do not pile up."""
+    ind = CATALOGUE["qof_prevalence_diabetes"]
+    population, activity = [], []
+    for month, first in (("2024-01", 0), ("2024-02", 50)):
+        population.append({"organisation": "P00001", "commissioner": "02A", "period": month, "sex": "F",
+                           "age_band": "50-54", "count": 1000})
+        for i in range(first, first + 100):  # half the register turns over in February
+            activity.append({"person_id": f"p{i}", "period": month, "setting": "register", "register": "DM",
+                             "practice": "P00001", "commissioner": "02A", "sex": "F", "age_band": "50-54"})
+    data = DataSource(tables={"population": datamodel.from_rows("population", population),
+                              "activity": datamodel.from_rows("activity", activity)})
+    values = compute([ind], get_engine("duckdb"), data, spans={"2024-01/2024-02": ["2024-01", "2024-02"]})
+    span = values.filter(pc.equal(values["period_kind"], "span"))
+    row = span.filter(pc.equal(span["level"], "practice")).to_pylist()[0]
+    assert (row["numerator"], row["denominator"]) == (200, 2000)
+    assert row["value"] == pytest.approx(10.0)
+
+
+def test_peers_are_compared_only_when_enough_of_them_rest_on_enough_events() -> None:
+    ok = peer_comparator([5.0, 7.0, 6.0, 0.0], [50, 70, 60, 0])
+    assert ok.median == 6.0 and ok.count == 4 and ok.reliable == 3
+    tiny = peer_comparator([0.0, 0.0, 12.0], [0, 0, 3])
+    assert tiny.median is None and tiny.reason.startswith("fewer than 3 peers")
+    assert peer_comparator([None, None], [None, None]).reason == "no peer has a value"
 
 
 def test_indicators_without_their_setting_in_the_data_are_held_back() -> None:
