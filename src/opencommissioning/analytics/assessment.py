@@ -19,7 +19,8 @@ its reference rates are those of the native run.
 :func:`compute` returns :data:`VALUES_SCHEMA`: the result schema plus ``lower_998`` and
 ``upper_998`` (each indicator is run again at 99.8% in the same pass: identical measures
 are shared, so only the finishing step is repeated) and ``period_kind`` (``month`` or
-``span``).
+``span``). Values of a period whose activity data holds no rows of the indicator's setting
+(prescriptions loaded for one year of two, say) are left out rather than published as 0.
 """
 
 from __future__ import annotations
@@ -177,6 +178,40 @@ def _finish(results: pa.Table, level_name: str | None, period_kind: str) -> pa.T
     return joined.select(VALUES_SCHEMA.names).cast(VALUES_SCHEMA)
 
 
+def coverage(data: DataSource) -> dict[str, set[str]]:
+    """The months in which the activity data holds rows of each setting."""
+    if not data.has("activity"):
+        return {}
+    if "activity" in data.tables:
+        table = data.tables["activity"].select(["setting", "period"])
+    else:
+        table = ds.dataset(data.parquet_files("activity"), format="parquet").to_table(columns=["setting", "period"])
+    pairs = table.group_by(["setting", "period"]).aggregate([])
+    out: dict[str, set[str]] = {}
+    for setting, period in zip(pairs["setting"].to_pylist(), pairs["period"].to_pylist(), strict=True):
+        if setting is not None and period is not None:
+            out.setdefault(str(setting), set()).add(str(period))
+    return out
+
+
+def _covered(values: pa.Table, indicators: Sequence[Indicator], months_of: Mapping[str, set[str]],
+             spans: Mapping[str, Sequence[str]]) -> pa.Table:
+    """Drop the values of periods whose activity data lacks the indicator's setting: an
+    indicator of prescriptions in a month (or a year) for which no prescriptions were loaded
+    would otherwise be a confident 0. A span needs the setting in every one of its months."""
+    needed = {ind.id: settings_needed(ind) for ind in indicators}
+    keep = []
+    for ind_id, period in zip(values["indicator_id"].to_pylist(), values["period"].to_pylist(), strict=True):
+        settings = needed.get(ind_id)
+        if not settings:
+            keep.append(True)
+            continue
+        present = set().union(*(months_of.get(s, set()) for s in settings))
+        months = spans.get(period, [period])
+        keep.append(all(m in present for m in months))
+    return values.filter(pa.array(keep, pa.bool_()))
+
+
 def compute(indicators: Sequence[Indicator], engine: Engine, data: DataSource, *,
             monthly: bool = True, spans: Mapping[str, Sequence[str]] | None = None,
             groupings: Sequence[Grouping] = (), monthly_levels: Sequence[str] | None = None,
@@ -205,4 +240,4 @@ def compute(indicators: Sequence[Indicator], engine: Engine, data: DataSource, *
                                                DataSource(tables=grouped), progress), grouping.level, "span"))
     if not parts:
         return VALUES_SCHEMA.empty_table()
-    return pa.concat_tables(parts)
+    return _covered(pa.concat_tables(parts), indicators, coverage(data), spans or {})

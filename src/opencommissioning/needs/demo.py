@@ -8,12 +8,13 @@ With the data directory (NHS Trafford CCG, 02A):
 * **local deprivation**: the real OHID IMD 2019 score of each practice's population and
   NHS Digital's rural/urban flag;
 * **local activity**: SYNTHETIC, from the analytics generator for every patient of those
-  practices (admissions, outpatient referrals, A&E, QOF registers; no prescriptions or
-  outpatient attendances, to keep ``make demo`` quick - their indicators say "no data");
-  practices differ by deprivation, chance and a practice effect, and one practice's
-  emergency admissions fall by a quarter from June 2025 (a service change for SPC to find);
-* **national**: a SYNTHETIC sample (0.15% of the patients of every practice in England,
-  12 months) for the funnel of commissioners and England comparators;
+  practices: admissions, outpatient referrals, A&E and QOF registers for 24 months, and
+  prescriptions and outpatient attendances (four million rows a year, so only for the
+  latest 12 months, to keep ``make demo`` quick); practices differ by deprivation, chance
+  and a practice effect, and one practice's emergency admissions fall by a quarter from
+  June 2025 (a service change for SPC to find);
+* **national**: a SYNTHETIC sample (0.4% of the patients of 2,500 practices drawn at random
+  from England's, 12 months) for the funnel of commissioners and England comparators;
 * **published**: real QOF prevalence and RTT by CCG and A&E by provider.
 
 Without it: a made-up commissioner's made-up practices, all synthetic and labelled so.
@@ -40,13 +41,16 @@ from .models import DatasetLoad, LoadStatus, Priority, Target
 LOCAL_START, LOCAL_MONTHS = "2024-04", 24
 NATIONAL_START, NATIONAL_MONTHS = "2025-04", 12
 KINDS = ("emergency", "elective", "referral", "ae", "DM", "HYP", "COPD", "AF")
+YEAR_KINDS = ("prescription", "attendance")  # the bulk of the rows: the latest 12 months only
+YEAR_START, YEAR_MONTHS = "2025-04", 12
 NATIONAL_FRACTION = 0.004
 NATIONAL_PRACTICES = 2500
 
 
-def _one_file(folder: Path, out: Path) -> Path:
-    """A synthesised table (a folder of Parquet parts) as one Parquet file to load."""
-    table = ds.dataset(folder, format="parquet").to_table()
+def _one_file(folder: Path, out: Path, *more: Path) -> Path:
+    """A synthesised table (folders of Parquet parts) as one Parquet file to load."""
+    files = [str(f) for d in (folder, *more) for f in sorted(d.rglob("*.parquet"))]
+    table = ds.dataset(files, format="parquet").to_table()
     pq.write_table(table, out, row_group_size=256 * 1024)
     return out
 
@@ -57,8 +61,9 @@ def _practice_codes(data_dir: Path, commissioner: str) -> list[str]:
 
 
 def _load(scope: str, table: str, source: str, path: Path, synthetic: bool, notes: list[str]) -> DatasetLoad:
+    # a newer version of the demo's own file replaces the one an older checkout loaded
     load, created = services.load_file(by=None, scope=scope, table=table, source=source, path=path, synthetic=synthetic,
-                                       file_name=path.name)
+                                       file_name=path.name, replace_overlapping=True)
     if load.status != LoadStatus.LOADED:
         problems = "; ".join(str(p) for p in load.problems[:5])
         raise RuntimeError(f"demo load of {path.name} was {load.status}: {problems}")
@@ -77,8 +82,10 @@ def load_needs_demo(*, commissioner: Organisation, data_dir: Path | None, people
             synthesise(work / "local", practice_codes=practices, fraction=1.0, months=LOCAL_MONTHS, start=LOCAL_START,
                        data_dir=data_dir, kinds=KINDS, practice_sd=0.12, changes=[change], main_provider={code: "R0A"},
                        seed=2024)
+            synthesise(work / "year", practice_codes=practices, fraction=1.0, months=YEAR_MONTHS, start=YEAR_START,
+                       data_dir=data_dir, kinds=YEAR_KINDS, practice_sd=0.12, main_provider={code: "R0A"}, seed=2026)
             synthesise(work / "national", practices=NATIONAL_PRACTICES, fraction=NATIONAL_FRACTION, months=NATIONAL_MONTHS,
-                       start=NATIONAL_START, data_dir=data_dir, kinds=KINDS, practice_sd=0.12, seed=2025)
+                       start=NATIONAL_START, data_dir=data_dir, kinds=KINDS + YEAR_KINDS, practice_sd=0.12, seed=2025)
             real_population = ("NHSBSA practice list sizes, Jan-Mar 2016 (real), by sex and age split into 5-year bands "
                                "with England's shares; the same list each month")
             _load("local", "population", real_population, _one_file(work / "local" / "population", work / "population.parquet"),
@@ -87,7 +94,7 @@ def load_needs_demo(*, commissioner: Organisation, data_dir: Path | None, people
                   "2022-23 practice rurality (real)", _one_file(work / "local" / "deprivation", work / "deprivation.parquet"),
                   False, notes)
             _load("local", "activity", "SYNTHETIC activity from the OpenCommissioning generator (not real patients)",
-                  _one_file(work / "local" / "activity", work / "activity.parquet"), True, notes)
+                  _one_file(work / "local" / "activity", work / "activity.parquet", work / "year" / "activity"), True, notes)
             for table in ("population", "deprivation", "activity"):
                 _load("national", table, f"SYNTHETIC national sample ({NATIONAL_PRACTICES:,} practices drawn at random, {NATIONAL_FRACTION:.1%} of their patients, "
                       "from real list sizes and IMD scores)", _one_file(work / "national" / table, work / f"national-{table}.parquet"),
@@ -104,9 +111,12 @@ def load_needs_demo(*, commissioner: Organisation, data_dir: Path | None, people
             change = Change("emergency", "2025-06", 0.75, practices[min(5, len(practices) - 1)])
             synthesise(work / "local", fraction=1.0, months=LOCAL_MONTHS, start=LOCAL_START, kinds=KINDS, practice_sd=0.12,
                        changes=[change], made_up=made_up, seed=2024)
+            synthesise(work / "year", fraction=1.0, months=YEAR_MONTHS, start=YEAR_START, kinds=YEAR_KINDS,
+                       practice_sd=0.12, made_up=made_up, seed=2026)
             for table in ("population", "deprivation", "activity"):
+                more = [work / "year" / "activity"] if table == "activity" else []
                 _load("local", table, "SYNTHETIC made-up practices (no data directory was found)",
-                      _one_file(work / "local" / table, work / f"{table}.parquet"), True, notes)
+                      _one_file(work / "local" / table, work / f"{table}.parquet", *more), True, notes)
     loaded = sorted(DatasetLoad.objects.filter(status=LoadStatus.LOADED).values_list("pk", flat=True))
     from .queries import current_run
 

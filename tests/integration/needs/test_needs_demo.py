@@ -20,6 +20,7 @@ def test_the_synthetic_demo_computes_everything_once(settings, tmp_path, client)
                                                             ("local", "deprivation")}
     assert all(load.synthetic and load.status == "loaded" for load in loads)
     assert ComputeRun.objects.filter(status="done").count() == 1
+    assert ComputeRun.objects.get().held_back == []  # every indicator has its activity, prescribing too
     assert IndicatorValue.objects.filter(level="practice", synthetic=True).exists()
     assert not IndicatorValue.objects.filter(synthetic=False).exists()
     assert Target.objects.count() == 1 and Priority.objects.count() == 2

@@ -149,6 +149,29 @@ def test_a_prevalence_over_a_span_is_the_average_monthly_prevalence() -> None:
     assert row["value"] == pytest.approx(10.0)
 
 
+def test_a_period_without_the_indicators_activity_has_no_value_rather_than_zero() -> None:
+    """Prescriptions loaded for February only: January's and the two-month span's items per
+    1,000 are left out, February's is computed; admissions (loaded for both) are kept."""
+    population, activity = [], []
+    for month in ("2024-01", "2024-02"):
+        population.append({"organisation": "P00001", "commissioner": "02A", "period": month, "sex": "F",
+                           "age_band": "50-54", "count": 1000})
+        activity.append({"person_id": "a", "period": month, "setting": "admission", "admission_method": "emergency",
+                         "practice": "P00001", "commissioner": "02A", "sex": "F", "age_band": "50-54"})
+    activity.append({"person_id": "b", "period": "2024-02", "setting": "prescription", "bnf": "0501013K0AAAJAJ",
+                     "items": 3, "practice": "P00001", "commissioner": "02A", "sex": "F", "age_band": "50-54"})
+    data = DataSource(tables={"population": datamodel.from_rows("population", population),
+                              "activity": datamodel.from_rows("activity", activity)})
+    inds = [CATALOGUE["antibacterial_items_per_1000"], CATALOGUE["emergency_admissions_rate"]]
+    values = compute(inds, get_engine("duckdb"), data, spans={"2024-01/2024-02": ["2024-01", "2024-02"]})
+    practice = values.filter(pc.equal(values["level"], "practice"))
+    got = {(r["indicator_id"], r["period"]) for r in practice.to_pylist()}
+    assert ("antibacterial_items_per_1000", "2024-02") in got
+    assert ("antibacterial_items_per_1000", "2024-01") not in got
+    assert ("antibacterial_items_per_1000", "2024-01/2024-02") not in got
+    assert {("emergency_admissions_rate", p) for p in ("2024-01", "2024-02", "2024-01/2024-02")} <= got
+
+
 def test_peers_are_compared_only_when_enough_of_them_rest_on_enough_events() -> None:
     ok = peer_comparator([5.0, 7.0, 6.0, 0.0], [50, 70, 60, 0])
     assert ok.median == 6.0 and ok.count == 4 and ok.reliable == 3
