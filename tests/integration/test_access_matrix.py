@@ -106,6 +106,7 @@ MATRIX: dict[str, tuple[frozenset, str, str, int | tuple[int, int]]] = {
     "referrals/statements/<str:ods_code>/<str:month>/": (REFERRAL_FIGURES, "get", "/referrals/statements/P91001/2026-01/", 200),
     "referrals/statements/<str:ods_code>/<str:month>.csv": (REFERRAL_FIGURES, "get", "/referrals/statements/P91001/2026-01.csv", 200),
     "referrals/commissioning/": (REFERRAL_FIGURES, "get", "/referrals/commissioning/", 200),
+    "referrals/commissioning/funnel.<str:fmt>": (REFERRAL_FIGURES, "get", "/referrals/commissioning/funnel.png", 404),  # no referrals: no funnel
     "referrals/commissioning/referrals/": (REFERRAL_FIGURES, "get", "/referrals/commissioning/referrals/", 200),
     "referrals/<uuid:public_id>/": (REFERRAL_VIEWERS, "get", f"{_REF}/", 404),  # scoped: not theirs -> 404
     "referrals/<uuid:public_id>/claim/": (frozenset({Role.REFERRAL_REVIEWER}), "post", f"{_REF}/claim/", 404),

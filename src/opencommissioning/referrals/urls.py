@@ -15,6 +15,7 @@ urlpatterns = [
     path("statements/<str:ods_code>/<str:month>/", views.statement, name="statement"),
     path("statements/<str:ods_code>/<str:month>.csv", views.statement_csv, name="statement_csv"),
     path("commissioning/", views.commissioning_view, name="commissioning"),
+    path("commissioning/funnel.<str:fmt>", views.commissioning_funnel, name="commissioning_funnel"),
     path("commissioning/referrals/", views.commissioning_referrals, name="commissioning_referrals"),
     path("<uuid:public_id>/", views.referral_detail, name="detail"),
     path("<uuid:public_id>/claim/", views.claim, name="claim"),

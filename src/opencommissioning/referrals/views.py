@@ -6,6 +6,7 @@ import csv
 import datetime
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -17,13 +18,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from opencommissioning.core import charts as core_charts
 from opencommissioning.core.importers import ImportRejected
 from opencommissioning.core.middleware import forbidden
 from opencommissioning.core.models import Organisation
 from opencommissioning.core.permissions import Perm, requires
 from opencommissioning.core.roles import Role
 
-from . import commissioning, queries, services
+from . import charts, commissioning, queries, services
 from .forms import (
     AdviceForm,
     ReferralForm,
@@ -332,11 +334,41 @@ def statement_csv(request: HttpRequest, ods_code: str, month: str) -> HttpRespon
 # --- commissioning view -----------------------------------------------------------------
 
 
+def _commissioning(request: HttpRequest) -> tuple[commissioning.View, dict[str, Any] | None]:
+    """The view for the month and specialty asked for, and its funnel plot, each practice's
+    point linking to the referrals behind its figure."""
+    view = commissioning.commissioning_view(request.user, month=_month(request.GET.get("month", "")), specialty_code=request.GET.get("specialty", ""))
+    drill = reverse("referrals:commissioning_referrals")
+    extra = {"specialty": view.specialty.code} if view.specialty else {}
+    links = {r.practice.ods_code: f"{drill}?{urlencode({'month': f'{view.month:%Y-%m}', 'practice': r.practice.ods_code, **extra})}"
+             for r in view.practices}
+    return view, charts.funnel_spec(view, links=links)
+
+
 @requires(Perm.VIEW_REFERRAL_STATISTICS)
 def commissioning_view(request: HttpRequest) -> HttpResponse:
-    view = commissioning.commissioning_view(request.user, month=_month(request.GET.get("month", "")), specialty_code=request.GET.get("specialty", ""))
-    return render(request, "referrals/commissioning.html", {"view": view, "specialties": Specialty.objects.all(), "month": f"{view.month:%Y-%m}",
-                                                            "statuses": Status.choices})
+    view, spec = _commissioning(request)
+    query = urlencode({"month": f"{view.month:%Y-%m}", **({"specialty": view.specialty.code} if view.specialty else {})})
+    return render(request, "referrals/commissioning.html", {
+        "view": view, "specialties": Specialty.objects.all(), "month": f"{view.month:%Y-%m}", "statuses": Status.choices,
+        "funnel_spec": spec, "funnel_description": charts.funnel_description(view), "query": query,
+        "funnel_export": reverse("referrals:commissioning_funnel", args=["png"]).removesuffix(".png"),
+    })
+
+
+@requires(Perm.VIEW_REFERRAL_STATISTICS)
+def commissioning_funnel(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The funnel plot as PNG or SVG, for board papers (the same month and specialty)."""
+    if fmt not in ("png", "svg"):
+        raise Http404("No such format: PNG or SVG")
+    view, spec = _commissioning(request)
+    if spec is None:
+        raise Http404("No funnel plot for this month: no practice has a list size, or no referral was made")
+    body = core_charts.export(spec, fmt)
+    response = HttpResponse(body, content_type="image/svg+xml" if fmt == "svg" else "image/png")
+    name = f"referral-funnel-{view.month:%Y-%m}" + (f"-{view.specialty.code}" if view.specialty else "")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
 
 
 @requires(Perm.VIEW_REFERRAL_STATISTICS)
