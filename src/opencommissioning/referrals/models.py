@@ -67,6 +67,10 @@ class PracticeToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     revoke_reason = models.CharField(max_length=400, blank=True)
+    issue_key = models.UUIDField(
+        null=True, blank=True, unique=True,
+        help_text="The issuing form's one-time key: a form sent twice issues one token, not two.",
+    )
 
     class Meta:
         constraints = [
