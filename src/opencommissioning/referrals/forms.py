@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django import forms
 
-from .models import FeeBasis, Priority, ProviderService, Requested, Specialty
+from .models import (
+    TOKEN_LABEL_MAX_LENGTH,
+    TOKEN_REVOKE_REASON_MAX_LENGTH,
+    FeeBasis,
+    Priority,
+    ProviderService,
+    Requested,
+    Specialty,
+)
 
 
 class ReferralForm(forms.Form):
@@ -50,10 +58,10 @@ class SchemeForm(forms.Form):
 
 class TokenIssueForm(forms.Form):
     label = forms.CharField(
-        label="What the token is for", max_length=200,
+        label="What the token is for", max_length=TOKEN_LABEL_MAX_LENGTH,
         help_text="The practice's system and site, so you can tell its tokens apart, for example: EMIS Web, main surgery",
         error_messages={"required": "Enter what the token is for, for example the practice's GP system",
-                        "max_length": "Keep what the token is for to 200 characters or fewer"},
+                        "max_length": f"Keep what the token is for to {TOKEN_LABEL_MAX_LENGTH} characters or fewer"},
     )
     issue_key = forms.UUIDField(
         widget=forms.HiddenInput,
@@ -64,7 +72,7 @@ class TokenIssueForm(forms.Form):
 
 class TokenRevokeForm(forms.Form):
     reason = forms.CharField(
-        label="Why are you revoking this token?", max_length=400, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Why are you revoking this token?", max_length=TOKEN_REVOKE_REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Give a reason for revoking the token",
-                        "max_length": "Keep the reason to 400 characters or fewer"},
+                        "max_length": f"Keep the reason to {TOKEN_REVOKE_REASON_MAX_LENGTH} characters or fewer"},
     )

@@ -46,6 +46,8 @@ from .fhir import (
     ParsedReferral,
 )
 from .models import (
+    TOKEN_LABEL_MAX_LENGTH,
+    TOKEN_REVOKE_REASON_MAX_LENGTH,
     AdviceEpisode,
     AdviceOutcome,
     AdvicePaymentScheme,
@@ -529,8 +531,8 @@ def issue_practice_token(*, by: User | None, practice: Organisation, label: str 
         raise ValidationError({"practice": f"{practice} is not a practice"})
     if not practice.is_open:
         raise ValidationError({"practice": f"{practice} is closed"})
-    if len(label.strip()) > PracticeToken._meta.get_field("label").max_length:  # type: ignore[operator]
-        raise ValidationError({"label": "Keep what the token is for to 200 characters or fewer"})
+    if len(label.strip()) > TOKEN_LABEL_MAX_LENGTH:
+        raise ValidationError({"label": f"Keep what the token is for to {TOKEN_LABEL_MAX_LENGTH} characters or fewer"})
     raw = raw_token or f"oc_{secrets.token_urlsafe(32)}"
     try:
         with transaction.atomic():  # a savepoint: a simultaneous retry meets the unique key
@@ -558,8 +560,8 @@ def revoke_practice_token(*, by: User | None, token: PracticeToken, reason: str)
         raise ValidationError({"token": "This token has already been revoked"})
     if not reason.strip():
         raise ValidationError({"reason": "Give a reason for revoking the token"})
-    if len(reason.strip()) > PracticeToken._meta.get_field("revoke_reason").max_length:  # type: ignore[operator]
-        raise ValidationError({"reason": "Keep the reason to 400 characters or fewer"})
+    if len(reason.strip()) > TOKEN_REVOKE_REASON_MAX_LENGTH:
+        raise ValidationError({"reason": f"Keep the reason to {TOKEN_REVOKE_REASON_MAX_LENGTH} characters or fewer"})
     token.revoked_at, token.revoked_by, token.revoke_reason = timezone.now(), by, reason.strip()
     token.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
     record(by=by, action="referral_token.revoke", obj=token, summary=f"Revoked API token {token.key_prefix}…",
