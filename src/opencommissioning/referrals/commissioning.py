@@ -143,10 +143,6 @@ class View:
     funnel: Funnel | None = None
     unmatched_practices: int = 0
 
-    @property
-    def outliers(self) -> list[PracticeRow]:
-        return [r for r in self.practices if r.flag not in ("within", "n/a")]
-
 
 def _f(x: Any) -> float:
     return float(x)

@@ -390,7 +390,6 @@ def commissioning_referrals(request: HttpRequest) -> HttpResponse:
     return render(request, "referrals/commissioning_referrals.html", {"page": page, "month": month, "querystring": params.urlencode()})
 
 
-
 # --- practice API tokens ----------------------------------------------------------------
 
 
