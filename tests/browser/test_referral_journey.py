@@ -1,8 +1,10 @@
 """One referral, in a real browser: a practice asks for advice, a reviewer advises, the
-practice converts it to a referral, the reviewer routes it to a provider, and the
-practice's payment statement shows the advice episode."""
+practice converts it to a referral, the reviewer routes it to a provider, the practice's
+payment statement shows the advice episode, and the referral figures' funnel plot leads
+from the practice's dot to the referral behind it."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -14,6 +16,7 @@ from tests.conftest import PASSWORD
 from tests.referrals_support import set_up_referrals
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 def sign_in(browser, live_server, username):
@@ -71,5 +74,14 @@ def test_a_referral_from_advice_to_provider_and_payment(live_server, browser, pe
     expect(gp.locator("#statement")).to_contain_text(reference)
     expect(gp.locator("#statement")).to_contain_text("£40.00")
     expect(gp.locator("#statement")).to_contain_text("Converted to a referral")
+
+    # The funnel plot is drawn by vega-embed; the first dot is Test Practice 1's.
+    reviewer.goto(f"{live_server.url}/referrals/commissioning/")
+    expect(reviewer.locator("#funnel svg")).to_be_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    reviewer.screenshot(path=str(SCREENSHOTS / "referral-figures-funnel.png"), full_page=True)
+    reviewer.locator("#funnel g.mark-symbol path").first.click()
+    expect(reviewer).to_have_url(re.compile(r"/referrals/commissioning/referrals/\?month=\d{4}-\d{2}&practice=P91001$"))
+    expect(reviewer.locator("#drilldown")).to_contain_text(reference)
     practice_ctx.close()
     review_ctx.close()

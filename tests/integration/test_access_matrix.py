@@ -27,6 +27,7 @@ MISSING = 999999
 REFERRAL_VIEWERS = frozenset({Role.REFERRER, Role.REFERRAL_REVIEWER, Role.PROVIDER})
 REFERRAL_FIGURES = frozenset({Role.REFERRER, Role.REFERRAL_REVIEWER, Role.CLINICAL_COMMISSIONER, Role.COMMISSIONING_MANAGER, Role.AUDITOR})
 NOBODY = frozenset()  # the FHIR API takes practice tokens, never a session
+TOKEN_MANAGERS = frozenset({Role.COMMISSIONING_MANAGER})  # of their own member practices only
 _REF = "/referrals/00000000-0000-4000-8000-000000000000"
 
 # Needs and outcomes (issue 4): aggregates for everyone who plans or scrutinises (not
@@ -106,6 +107,10 @@ MATRIX: dict[str, tuple[frozenset, str, str, int | tuple[int, int]]] = {
     "referrals/statements/<str:ods_code>/<str:month>/": (REFERRAL_FIGURES, "get", "/referrals/statements/P91001/2026-01/", 200),
     "referrals/statements/<str:ods_code>/<str:month>.csv": (REFERRAL_FIGURES, "get", "/referrals/statements/P91001/2026-01.csv", 200),
     "referrals/commissioning/": (REFERRAL_FIGURES, "get", "/referrals/commissioning/", 200),
+    "referrals/tokens/": (TOKEN_MANAGERS, "get", "/referrals/tokens/", 200),
+    "referrals/tokens/<str:ods_code>/": (TOKEN_MANAGERS, "get", "/referrals/tokens/P91001/", 200),
+    "referrals/tokens/<str:ods_code>/<int:pk>/revoke/": (TOKEN_MANAGERS, "get", f"/referrals/tokens/P91001/{MISSING}/revoke/", 404),
+    "referrals/commissioning/funnel.<str:fmt>": (REFERRAL_FIGURES, "get", "/referrals/commissioning/funnel.png", 404),  # no referrals: no funnel
     "referrals/commissioning/referrals/": (REFERRAL_FIGURES, "get", "/referrals/commissioning/referrals/", 200),
     "referrals/<uuid:public_id>/": (REFERRAL_VIEWERS, "get", f"{_REF}/", 404),  # scoped: not theirs -> 404
     "referrals/<uuid:public_id>/claim/": (frozenset({Role.REFERRAL_REVIEWER}), "post", f"{_REF}/claim/", 404),

@@ -107,7 +107,7 @@ def test_component_gallery_shows_every_component(client_as):
         "nhsuk-button", "nhsuk-card", "nhsuk-summary-list", "nhsuk-table", "nhsuk-tag",
         "nhsuk-inset-text", "nhsuk-card--warning", "nhsuk-error-summary", "nhsuk-pagination",
         "nhsuk-breadcrumb", "nhsuk-notification-banner", "nhsuk-details", "nhsuk-back-link",
-        "nhsuk-action-link", "nhsuk-panel",
+        "nhsuk-action-link", "nhsuk-panel", 'data-vega-spec="sample-chart-spec"',
     ):
         assert component in page, component
 

@@ -109,7 +109,7 @@ def test_commissioning_view_numbers_trace_to_referrals(routed, client_as):
     client = client_as(Role.COMMISSIONING_MANAGER)
     month = f"{routed.received_at:%Y-%m}"
     page = client.get(f"/referrals/commissioning/?month={month}").content.decode()
-    assert "<svg" in page and "Funnel plot" in page
+    assert 'data-vega-spec="funnel-spec"' in page and "Funnel plot" in page
     assert "practice=P91001" in page
     drill = client.get(f"/referrals/commissioning/referrals/?month={month}&practice=P91001").content.decode()
     assert routed.reference in drill and "1 referral" in drill
@@ -144,3 +144,58 @@ def test_tariff_import_page(client_as, practices, provider):
         "tariff-market_forces": SimpleUploadedFile("mff.csv", MFF_CSV.encode()),
     })
     assert good.status_code == 302 and Tariff.objects.count() == count + 1
+
+
+def test_the_funnel_plot_is_vega_lite_from_the_analytics_package_and_exports(practices, provider, commissioner, client_as):
+    import json
+    import re
+
+    import numpy as np
+
+    from opencommissioning.analytics.methods import funnel_limits, funnel_significance, rate
+
+    setup = set_up_referrals(practices, provider)  # list sizes 4,000, 5,000 and 6,000
+    for i in range(40):
+        post_fhir(Client(), setup.raw_token, service_request(f"F-{i}"))
+    post_fhir(Client(), other_practice_token(commissioner, "P91002"), service_request("F-other"))
+    month = f"{Referral.objects.first().received_at:%Y-%m}"
+    client = client_as(Role.COMMISSIONING_MANAGER)
+    response = client.get(f"/referrals/commissioning/?month={month}")
+    html = response.content.decode()
+    spec = response.context["funnel_spec"]
+    embedded = re.search(r'<script id="funnel-spec" type="application/json">(.*?)</script>', html, re.S)
+    assert 'data-vega-spec="funnel-spec"' in html and embedded and json.loads(embedded.group(1)) == spec
+
+    lines, target_rule, dots = spec["layer"]
+    counts, pops = np.array([40.0, 1.0, 0.0]), np.array([4000.0, 5000.0, 6000.0])
+    expected = rate(counts, pops, multiplier=1000)
+    flags = funnel_significance("rate", counts, pops, multiplier=1000)
+    points = {p["code"]: p for p in dots["data"]["values"]}
+    assert set(points) == {"P91001", "P91002", "P91003"}
+    for i, code in enumerate(["P91001", "P91002", "P91003"]):
+        assert points[code]["x"] == pops[i] and points[code]["value"] == pytest.approx(float(expected.value[i]))
+        assert points[code]["flag"] == str(flags.flag[i]) and points[code]["referrals"] == counts[i]
+        assert points[code]["href"] == f"/referrals/commissioning/referrals/?month={month}&practice={code}"
+    assert points["P91001"]["flag"] == "high 99.8"
+    assert dots["encoding"]["color"]["field"] == "flag" and dots["encoding"]["href"]["field"] == "href"
+    assert target_rule["data"]["values"] == [{"y": pytest.approx(float(flags.target))}]
+    limits = funnel_limits("rate", [4000.0], float(flags.target), multiplier=1000)
+    at_4000 = {(v["line"], v["side"]): v["y"] for v in lines["data"]["values"] if v["x"] == 4000}
+    assert at_4000[("99.8% limits", "upper")] == pytest.approx(float(limits.upper_998[0]))
+    assert at_4000[("95% limits", "lower")] == pytest.approx(float(limits.lower_95[0]))
+    assert VALID_NHS not in json.dumps(spec) and "CLINICAL-DETAIL-MARKER" not in json.dumps(spec)
+    # the text alternative names the outlier; the table beside the chart gives every figure
+    assert "Above the limits: Test Practice 1 (outside the 99.8% limits)" in response.context["funnel_description"]
+    assert "High (outside 99.8% limits)" in html[html.index('id="practice-rates"'):]
+    # a dot's link leads to the referrals behind it
+    drill = client.get(points["P91001"]["href"]).content.decode()
+    assert "40 referrals" in drill
+
+    png = client.get(f"/referrals/commissioning/funnel.png?month={month}")
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png["Content-Disposition"] == f'attachment; filename="referral-funnel-{month}.png"'
+    svg = client.get(f"/referrals/commissioning/funnel.svg?month={month}&specialty=330")
+    assert svg.status_code == 200 and b"<svg" in svg.content
+    assert b"/referrals/commissioning/referrals/" not in svg.content  # no links that would point nowhere in a paper
+    assert client.get(f"/referrals/commissioning/funnel.gif?month={month}").status_code == 404
+    assert client.get("/referrals/commissioning/funnel.png?month=2001-01").status_code == 404  # no referrals then

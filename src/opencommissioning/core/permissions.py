@@ -35,6 +35,7 @@ class Perm:
     TRIAGE_REFERRALS = "referrals.triage"
     VIEW_REFERRAL_STATISTICS = "referrals.view_statistics"
     MANAGE_TARIFF = "referrals.manage_tariff"
+    MANAGE_PRACTICE_TOKENS = "referrals.manage_practice_tokens"  # scoped to the manager's member practices
     VIEW_PAYMENT_STATEMENTS = "referrals.view_payment_statements"
     # Governance (issue 5); committee membership is further checked in governance/services.py.
     VIEW_GOVERNANCE = "governance.view"
@@ -77,7 +78,8 @@ _REFERRAL_GRANTS: dict[str, set[str]] = {
     Role.REFERRAL_REVIEWER: {Perm.VIEW_REFERRALS, Perm.TRIAGE_REFERRALS, Perm.VIEW_REFERRAL_STATISTICS, Perm.VIEW_PAYMENT_STATEMENTS},
     Role.PROVIDER: {Perm.VIEW_REFERRALS},
     Role.CLINICAL_COMMISSIONER: {Perm.VIEW_REFERRAL_STATISTICS, Perm.VIEW_PAYMENT_STATEMENTS},
-    Role.COMMISSIONING_MANAGER: {Perm.VIEW_REFERRAL_STATISTICS, Perm.VIEW_PAYMENT_STATEMENTS, Perm.MANAGE_TARIFF},
+    Role.COMMISSIONING_MANAGER: {Perm.VIEW_REFERRAL_STATISTICS, Perm.VIEW_PAYMENT_STATEMENTS, Perm.MANAGE_TARIFF,
+                                 Perm.MANAGE_PRACTICE_TOKENS},
     Role.AUDITOR: {Perm.VIEW_REFERRAL_STATISTICS, Perm.VIEW_PAYMENT_STATEMENTS},
 }
 for _role, _granted in _REFERRAL_GRANTS.items():

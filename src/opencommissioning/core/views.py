@@ -98,8 +98,31 @@ def components(request: HttpRequest) -> HttpResponse:
         ],
         "breadcrumbs": [("Home", "/"), ("Organisations", "/organisations/")],
         "page": Paginator(range(1, 101), 10).get_page(2),
+        "chart": _sample_funnel(),
     }
     return render(request, "core/components.html", {"samples": samples})
+
+
+def _sample_funnel() -> dict[str, Any]:
+    """A funnel plot of made-up practices (limits and flags from the analytics package)."""
+    import altair as alt
+    import numpy as np
+
+    from opencommissioning.analytics.methods import funnel_limits, funnel_significance
+
+    from .charts import funnel
+
+    names = ["Example Medical Centre", "Riverside Surgery", "Hillside Practice", "Canal Street Surgery"]
+    events, sizes = np.array([30.0, 20.0, 9.0, 60.0]), np.array([11204.0, 7932.0, 3100.0, 9800.0])
+    flags = funnel_significance("rate", events, sizes, multiplier=1000)
+    grid = np.geomspace(2500, 12500, 40)
+    limits = funnel_limits("rate", grid, float(flags.target), multiplier=1000)
+    points = [{"x": x, "value": 1000 * e / x, "flag": str(f), "name": n, "href": ""}
+              for n, e, x, f in zip(names, events, sizes, flags.flag, strict=True)]
+    return funnel(points=points, grid=list(grid), lower_95=list(limits.lower_95), upper_95=list(limits.upper_95),
+                  lower_998=list(limits.lower_998), upper_998=list(limits.upper_998), target=float(flags.target),
+                  x_title="Registered patients", y_title="Per 1,000 patients", title="A sample funnel plot",
+                  tooltip=[alt.Tooltip("name:N", title="Practice")])
 
 
 @public

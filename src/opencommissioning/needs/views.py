@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from opencommissioning.analytics.datamodel import LOADABLE, REQUIRED_COLUMNS
 from opencommissioning.analytics.profiles import DEFAULT_WEIGHTS, FEATURES
+from opencommissioning.core import charts as core_charts
 from opencommissioning.core.models import Organisation, OrganisationKind
 from opencommissioning.core.permissions import Perm, has_permission, public, requires
 
@@ -377,7 +378,7 @@ def chart_export(request: HttpRequest, kind: str, indicator_id: str, fmt: str) -
     spec = context.get(f"{kind}_spec")
     if spec is None:
         raise Http404("This chart has no data")
-    body = charts.export(spec, fmt)
+    body = core_charts.export(spec, fmt)
     response = HttpResponse(body, content_type="image/svg+xml" if fmt == "svg" else "image/png")
     response["Content-Disposition"] = f'attachment; filename="{kind}-{ind.id}.{fmt}"'
     return response

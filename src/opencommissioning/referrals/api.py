@@ -29,7 +29,8 @@ FHIR_JSON = "application/fhir+json"
 class PracticeTokenAuth(HttpBearer):
     """``Authorization: Bearer <token>``: a token issued to one open practice."""
 
-    openapi_description = "A token issued to one practice (`manage.py issue_practice_token <ODS code>`)."
+    openapi_description = ("A token issued to one practice by a commissioning manager (`/referrals/tokens/`, "
+                           "or `manage.py issue_practice_token <ODS code>`); a revoked token is refused at once.")
 
     def authenticate(self, request: HttpRequest, token: str) -> PracticeToken | None:
         return queries.authenticate_token(token)

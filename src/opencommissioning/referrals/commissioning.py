@@ -16,10 +16,9 @@ from typing import Any
 import numpy as np
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
 
 from opencommissioning.analytics.methods import funnel_limits, funnel_significance, proportion, rate
+from opencommissioning.core.charts import FLAG_TAG_COLOURS, FLAG_TEXT
 from opencommissioning.core.models import Organisation, OrganisationKind, RegisteredPopulation
 from opencommissioning.core.roles import Role
 
@@ -80,6 +79,27 @@ class PracticeRow:
     upper: float
     flag: str
 
+    @property
+    def flag_text(self) -> str:
+        return FLAG_TEXT.get(self.flag, self.flag)
+
+    @property
+    def flag_colour(self) -> str:
+        return FLAG_TAG_COLOURS.get(self.flag, "grey")
+
+
+@dataclass
+class Funnel:
+    """The funnel's 95% and 99.8% limits around ``target`` at each list size in ``grid``
+    (``analytics.methods.funnel_limits``; NaN where a limit does not exist)."""
+
+    target: float
+    grid: list[float]
+    lower_95: list[float]
+    upper_95: list[float]
+    lower_998: list[float]
+    upper_998: list[float]
+
 
 @dataclass
 class SpecialtyRow:
@@ -120,7 +140,7 @@ class View:
     overall_rate: float | None
     practices: list[PracticeRow] = field(default_factory=list)
     specialties: list[SpecialtyRow] = field(default_factory=list)
-    funnel_svg: SafeString = mark_safe("")  # noqa: S308 - empty literal
+    funnel: Funnel | None = None
     unmatched_practices: int = 0
 
 
@@ -152,7 +172,7 @@ def commissioning_view(user: Any, *, month: datetime.date | None = None, special
         for i, p in enumerate(order):
             view.practices.append(PracticeRow(p, int(pops[i]), int(counts[i]), _f(rates.value[i]), _f(rates.lower[i]), _f(rates.upper[i]), str(significance.flag[i])))
         view.overall_rate = float(significance.target)
-        view.funnel_svg = funnel_svg(view.practices, view.overall_rate)
+        view.funnel = funnel(pops, view.overall_rate)
 
     # By specialty, over the whole registered population.
     rows: dict[int | None, dict[str, Any]] = defaultdict(lambda: {"n": 0, "outcomes": Counter(), "waits": [], "waiting": []})
@@ -192,53 +212,21 @@ def commissioning_view(user: Any, *, month: datetime.date | None = None, special
     return view
 
 
-def funnel_svg(rows: list[PracticeRow], target: float, width: int = 640, height: int = 360) -> SafeString:
-    """A funnel plot as inline SVG: each practice's rate against its list size, with
-    the 95% and 99.8% limits around the commissioner's rate."""
-    pops = [r.patients for r in rows if r.patients > 0]
-    if not pops or not np.isfinite(target):
-        return mark_safe("")  # noqa: S308 - empty literal
-    x_max = max(pops) * 1.05
-    grid = np.linspace(max(min(pops) * 0.5, 50), x_max, 60)
+def funnel(populations: np.ndarray, target: float) -> Funnel | None:
+    """The limits over the span of the practices' list sizes (and at each of them), as
+    ``analytics.profiles.funnel`` draws them for the needs pages; None when no practice has
+    a list or no referral was made (a funnel around a rate of 0 says nothing)."""
+    sizes = populations[np.isfinite(populations) & (populations > 0)]
+    if not sizes.size or not np.isfinite(target) or target <= 0:
+        return None
+    grid = np.unique(np.concatenate([np.geomspace(sizes.min() * 0.8, sizes.max() * 1.1, 80), sizes]))
     limits = funnel_limits("rate", grid, target, multiplier=PER)
-    y_values = [r.rate for r in rows if np.isfinite(r.rate)] + [float(v) for v in np.asarray(limits.upper_998) if np.isfinite(v)]
-    y_max = max(y_values + [target * 2, 1.0]) * 1.1
-    left, right, top, bottom = 56, 16, 16, 44
 
-    def sx(x: float) -> float:
-        return left + (width - left - right) * x / x_max
+    def clean(values: Any) -> list[float]:
+        return [float(v) for v in np.asarray(values, dtype=float)]
 
-    def sy(y: float) -> float:
-        return top + (height - top - bottom) * (1 - min(y, y_max) / y_max)
-
-    def line(ys: Any, dash: str) -> str:
-        points = " ".join(f"{sx(float(x)):.1f},{sy(float(y)):.1f}" for x, y in zip(grid, np.asarray(ys), strict=True) if np.isfinite(y))
-        return f'<polyline points="{points}" fill="none" stroke="#425563" stroke-width="1.5" stroke-dasharray="{dash}"/>'
-
-    parts = [
-        f'<svg class="oc-funnel" viewBox="0 0 {width} {height}" role="img" aria-labelledby="funnel-title funnel-desc" xmlns="http://www.w3.org/2000/svg">',
-        '<title id="funnel-title">Funnel plot of referral rates per 1,000 registered patients</title>',
-        f'<desc id="funnel-desc">Each dot is a practice: its rate against its list size. The solid line is the overall rate ({target:.2f}); dashed lines are 95% limits, dotted 99.8%.</desc>',
-        f'<line x1="{left}" y1="{sy(0):.1f}" x2="{width - right}" y2="{sy(0):.1f}" stroke="#768692"/>',
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{sy(0):.1f}" stroke="#768692"/>',
-        f'<line x1="{left}" y1="{sy(target):.1f}" x2="{width - right}" y2="{sy(target):.1f}" stroke="#005eb8" stroke-width="2"/>',
-        line(limits.upper_95, "6 4"), line(limits.lower_95, "6 4"), line(limits.upper_998, "2 3"), line(limits.lower_998, "2 3"),
-        f'<text x="{left + (width - left - right) / 2:.0f}" y="{height - 8}" text-anchor="middle" font-size="12">Registered patients</text>',
-        f'<text x="14" y="{top + (height - top - bottom) / 2:.0f}" text-anchor="middle" font-size="12" transform="rotate(-90 14 {top + (height - top - bottom) / 2:.0f})">Referrals per 1,000</text>',
-        f'<text x="{left - 4}" y="{sy(y_max / 1.1):.1f}" text-anchor="end" font-size="11">{y_max / 1.1:.1f}</text>',
-        f'<text x="{left - 4}" y="{sy(0):.1f}" text-anchor="end" font-size="11">0</text>',
-        f'<text x="{sx(x_max / 1.05):.1f}" y="{sy(0) + 14:.1f}" text-anchor="end" font-size="11">{int(x_max / 1.05):,}</text>',
-    ]
-    colours = {"high 99.8": "#d5281b", "high 95": "#ed8b00", "low 95": "#41b6e6", "low 99.8": "#330072"}
-    for r in rows:
-        if r.patients <= 0 or not np.isfinite(r.rate):
-            continue
-        parts.append(format_html(
-            '<circle cx="{}" cy="{}" r="4" fill="{}"><title>{}: {} per 1,000 ({})</title></circle>',
-            f"{sx(r.patients):.1f}", f"{sy(r.rate):.1f}", colours.get(r.flag, "#007f3b"), r.practice.name, f"{r.rate:.2f}", r.flag,
-        ))
-    parts.append("</svg>")
-    return mark_safe("".join(str(p) for p in parts))  # noqa: S308 - numbers we made, names escaped by format_html
+    return Funnel(target=target, grid=clean(grid), lower_95=clean(limits.lower_95), upper_95=clean(limits.upper_95),
+                  lower_998=clean(limits.lower_998), upper_998=clean(limits.upper_998))
 
 
 def drilldown(user: Any, *, month: datetime.date, practice: str = "", specialty: str = "", status: str = "", advice: str = "") -> QuerySet[Referral]:

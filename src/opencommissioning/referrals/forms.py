@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django import forms
 
-from .models import FeeBasis, Priority, ProviderService, Requested, Specialty
+from .models import (
+    TOKEN_LABEL_MAX_LENGTH,
+    TOKEN_REVOKE_REASON_MAX_LENGTH,
+    FeeBasis,
+    Priority,
+    ProviderService,
+    Requested,
+    Specialty,
+)
 
 
 class ReferralForm(forms.Form):
@@ -46,3 +54,25 @@ class SchemeForm(forms.Form):
     fixed_fee = forms.DecimalField(label="Fixed fee per episode (£)", required=False, max_digits=10, decimal_places=2)
     percentage = forms.DecimalField(label="Percentage of the first attendance tariff price", required=False, max_digits=5, decimal_places=2)
     cap_per_practice_per_month = forms.DecimalField(label="Cap per practice per month (£)", max_digits=12, decimal_places=2)
+
+
+class TokenIssueForm(forms.Form):
+    label = forms.CharField(
+        label="What the token is for", max_length=TOKEN_LABEL_MAX_LENGTH,
+        help_text="The practice's system and site, so you can tell its tokens apart, for example: EMIS Web, main surgery",
+        error_messages={"required": "Enter what the token is for, for example the practice's GP system",
+                        "max_length": f"Keep what the token is for to {TOKEN_LABEL_MAX_LENGTH} characters or fewer"},
+    )
+    issue_key = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={"required": "Open the page again and issue the token from there: the form was incomplete",
+                        "invalid": "Open the page again and issue the token from there: the form was incomplete"},
+    )
+
+
+class TokenRevokeForm(forms.Form):
+    reason = forms.CharField(
+        label="Why are you revoking this token?", max_length=TOKEN_REVOKE_REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Give a reason for revoking the token",
+                        "max_length": f"Keep the reason to {TOKEN_REVOKE_REASON_MAX_LENGTH} characters or fewer"},
+    )

@@ -55,18 +55,25 @@ class ProviderService(models.Model):
         return f"{self.name} — {self.provider.name}"
 
 
+TOKEN_LABEL_MAX_LENGTH, TOKEN_REVOKE_REASON_MAX_LENGTH = 200, 400
+
+
 class PracticeToken(models.Model):
     """An API token issued to one practice. Only a SHA-256 of the token is stored."""
 
     practice = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="referral_tokens")
-    label = models.CharField(max_length=200, blank=True)
+    label = models.CharField(max_length=TOKEN_LABEL_MAX_LENGTH, blank=True)
     key_prefix = models.CharField(max_length=12, help_text="The first characters, to recognise a token.")
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    revoke_reason = models.CharField(max_length=400, blank=True)
+    revoke_reason = models.CharField(max_length=TOKEN_REVOKE_REASON_MAX_LENGTH, blank=True)
+    issue_key = models.UUIDField(
+        null=True, blank=True, unique=True,
+        help_text="The issuing form's one-time key: a form sent twice issues one token, not two.",
+    )
 
     class Meta:
         constraints = [

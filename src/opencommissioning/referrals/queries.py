@@ -16,10 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from opencommissioning.core.models import Organisation
+from opencommissioning.core.models import Organisation, OrganisationKind
 from opencommissioning.core.permissions import Perm, has_permission
 from opencommissioning.core.roles import Role
 
@@ -272,3 +272,38 @@ def statement_practices(user: Any) -> QuerySet[Organisation]:
         for org in organisations_where(user, role)
     ]
     return Organisation.objects.filter(Q(pk__in=own) | Q(parent_id__in=commissioners, kind="practice")).order_by("name")
+
+
+# --- practice API tokens ----------------------------------------------------------------
+
+
+def token_practices(user: Any) -> QuerySet[Organisation]:
+    """The member practices whose API tokens ``user`` may issue, see and revoke: every
+    practice of a commissioner where they are a commissioning manager."""
+    commissioners = organisations_where(user, Role.COMMISSIONING_MANAGER)
+    return Organisation.objects.filter(parent_id__in=commissioners, kind=OrganisationKind.PRACTICE).order_by("name")
+
+
+def may_manage_tokens(user: Any, practice: Organisation) -> bool:
+    return practice.kind == OrganisationKind.PRACTICE and practice.parent_id in organisations_where(user, Role.COMMISSIONING_MANAGER)
+
+
+def practice_tokens(practice: Organisation) -> QuerySet[PracticeToken]:
+    """The practice's tokens, newest first, each with the last referral received with it
+    and how many (reads through the API are not recorded), who issued and who revoked it.
+    Never the token itself: only its first characters and a hash are kept."""
+    return (
+        PracticeToken.objects.filter(practice=practice)
+        .select_related("created_by", "revoked_by")
+        .annotate(last_referral_at=Max("referrals__received_at"), referrals_made=Count("referrals"))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def token_counts(practices: QuerySet[Organisation]) -> QuerySet[Organisation]:
+    """``practices`` with how many tokens each has open and the last referral received
+    through the API."""
+    return practices.annotate(
+        open_tokens=Count("referral_tokens", filter=Q(referral_tokens__revoked_at__isnull=True), distinct=True),
+        last_api_referral_at=Max("referral_tokens__referrals__received_at"),
+    )

@@ -21,6 +21,7 @@ import datetime
 import hashlib
 import io
 import secrets
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -45,6 +46,8 @@ from .fhir import (
     ParsedReferral,
 )
 from .models import (
+    TOKEN_LABEL_MAX_LENGTH,
+    TOKEN_REVOKE_REASON_MAX_LENGTH,
     AdviceEpisode,
     AdviceOutcome,
     AdvicePaymentScheme,
@@ -496,33 +499,73 @@ def close_with_advice(*, by: User, referral: Referral) -> Referral:
 # --- practice tokens --------------------------------------------------------------------
 
 
+class TokenAlreadyIssued(Exception):
+    """The issuing form was sent before (its one-time key is used): the token it issued
+    then is ``token``; it was shown once, in the answer to that request, and cannot be
+    shown again."""
+
+    def __init__(self, token: PracticeToken) -> None:
+        super().__init__(f"this form already issued token {token.key_prefix}…")
+        self.token = token
+
+
+def _may_manage_tokens(by: User | None, practice: Organisation) -> None:
+    """The system (``by=None``: the command line, the demo) or a commissioning manager of
+    the practice's commissioner; anyone else is refused."""
+    if by is not None and not queries.may_manage_tokens(by, practice):
+        raise PermissionError("only a commissioning manager of the practice's commissioner may manage its API tokens")
+
+
 @transaction.atomic
-def issue_practice_token(*, by: User | None, practice: Organisation, label: str = "", raw_token: str | None = None) -> tuple[PracticeToken, str]:
-    """A new API token for ``practice``. The token is returned once; only its hash is kept."""
+def issue_practice_token(*, by: User | None, practice: Organisation, label: str = "", raw_token: str | None = None,
+                         issue_key: uuid.UUID | None = None) -> tuple[PracticeToken, str]:
+    """A new API token for ``practice``. The token is returned once; only its hash and its
+    first characters are kept. ``issue_key`` (the form's one-time key) makes a retry safe:
+    a second request with the same key issues nothing and raises :class:`TokenAlreadyIssued`."""
+    _may_manage_tokens(by, practice)
+    if issue_key is not None:
+        earlier = PracticeToken.objects.filter(issue_key=issue_key).select_related("practice").first()
+        if earlier is not None:
+            raise TokenAlreadyIssued(earlier)
     if practice.kind != OrganisationKind.PRACTICE:
         raise ValidationError({"practice": f"{practice} is not a practice"})
     if not practice.is_open:
         raise ValidationError({"practice": f"{practice} is closed"})
+    if len(label.strip()) > TOKEN_LABEL_MAX_LENGTH:
+        raise ValidationError({"label": f"Keep what the token is for to {TOKEN_LABEL_MAX_LENGTH} characters or fewer"})
     raw = raw_token or f"oc_{secrets.token_urlsafe(32)}"
-    token = PracticeToken.objects.create(
-        practice=practice, label=label, key_prefix=raw[:10], key_hash=hashlib.sha256(raw.encode()).hexdigest(),
-        created_at=timezone.now(), created_by=by,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: a simultaneous retry meets the unique key
+            token = PracticeToken.objects.create(
+                practice=practice, label=label.strip(), key_prefix=raw[:10], key_hash=hashlib.sha256(raw.encode()).hexdigest(),
+                created_at=timezone.now(), created_by=by, issue_key=issue_key,
+            )
+    except IntegrityError:
+        earlier = PracticeToken.objects.filter(issue_key=issue_key).select_related("practice").first() if issue_key else None
+        if earlier is None:
+            raise
+        raise TokenAlreadyIssued(earlier) from None
     record(by=by, action="referral_token.issue", obj=token, summary=f"Issued an API token to {practice.ods_code}",
-           after={"practice": practice.ods_code, "prefix": token.key_prefix, "label": label})
+           after={"practice": practice.ods_code, "prefix": token.key_prefix, "label": token.label})
     return token, raw
 
 
 @transaction.atomic
 def revoke_practice_token(*, by: User | None, token: PracticeToken, reason: str) -> PracticeToken:
+    """Revoke ``token`` at once: the FHIR endpoint reads tokens from the database on every
+    call, so the next request with it is refused (401)."""
+    token = PracticeToken.objects.select_for_update().select_related("practice").get(pk=token.pk)
+    _may_manage_tokens(by, token.practice)
     if token.revoked_at is not None:
-        raise ValidationError({"token": "this token has already been revoked"})
+        raise ValidationError({"token": "This token has already been revoked"})
     if not reason.strip():
-        raise ValidationError({"reason": "give a reason for revoking the token"})
+        raise ValidationError({"reason": "Give a reason for revoking the token"})
+    if len(reason.strip()) > TOKEN_REVOKE_REASON_MAX_LENGTH:
+        raise ValidationError({"reason": f"Keep the reason to {TOKEN_REVOKE_REASON_MAX_LENGTH} characters or fewer"})
     token.revoked_at, token.revoked_by, token.revoke_reason = timezone.now(), by, reason.strip()
-    token.save()
+    token.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
     record(by=by, action="referral_token.revoke", obj=token, summary=f"Revoked API token {token.key_prefix}…",
-           after={"practice": token.practice.ods_code, "reason": token.revoke_reason})
+           after={"practice": token.practice.ods_code, "prefix": token.key_prefix, "reason": token.revoke_reason})
     return token
 
 

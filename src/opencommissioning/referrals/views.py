@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import datetime
+import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,15 +17,18 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from opencommissioning.core import charts as core_charts
 from opencommissioning.core.importers import ImportRejected
 from opencommissioning.core.middleware import forbidden
 from opencommissioning.core.models import Organisation
-from opencommissioning.core.permissions import Perm, requires
+from opencommissioning.core.permissions import Perm, has_permission, requires
 from opencommissioning.core.roles import Role
 
-from . import commissioning, queries, services
+from . import charts, commissioning, queries, services
 from .forms import (
     AdviceForm,
     ReferralForm,
@@ -32,8 +37,10 @@ from .forms import (
     RouteForm,
     SchemeForm,
     TariffImportForm,
+    TokenIssueForm,
+    TokenRevokeForm,
 )
-from .models import AdvicePaymentScheme, Priority, Specialty, Status, Tariff
+from .models import AdvicePaymentScheme, PracticeToken, Priority, Specialty, Status, Tariff
 
 
 def _referral_or_404(request: HttpRequest, public_id: Any) -> Any:
@@ -332,11 +339,43 @@ def statement_csv(request: HttpRequest, ods_code: str, month: str) -> HttpRespon
 # --- commissioning view -----------------------------------------------------------------
 
 
+def _commissioning(request: HttpRequest) -> tuple[commissioning.View, dict[str, Any] | None]:
+    """The view for the month and specialty asked for, and its funnel plot, each practice's
+    point linking to the referrals behind its figure."""
+    view = commissioning.commissioning_view(request.user, month=_month(request.GET.get("month", "")), specialty_code=request.GET.get("specialty", ""))
+    drill = reverse("referrals:commissioning_referrals")
+    extra = {"specialty": view.specialty.code} if view.specialty else {}
+    links = {r.practice.ods_code: f"{drill}?{urlencode({'month': f'{view.month:%Y-%m}', 'practice': r.practice.ods_code, **extra})}"
+             for r in view.practices}
+    return view, charts.funnel_spec(view, links=links)
+
+
 @requires(Perm.VIEW_REFERRAL_STATISTICS)
 def commissioning_view(request: HttpRequest) -> HttpResponse:
-    view = commissioning.commissioning_view(request.user, month=_month(request.GET.get("month", "")), specialty_code=request.GET.get("specialty", ""))
-    return render(request, "referrals/commissioning.html", {"view": view, "specialties": Specialty.objects.all(), "month": f"{view.month:%Y-%m}",
-                                                            "statuses": Status.choices})
+    view, spec = _commissioning(request)
+    query = urlencode({"month": f"{view.month:%Y-%m}", **({"specialty": view.specialty.code} if view.specialty else {})})
+    return render(request, "referrals/commissioning.html", {
+        "view": view, "specialties": Specialty.objects.all(), "month": f"{view.month:%Y-%m}", "statuses": Status.choices,
+        "funnel_spec": spec, "funnel_description": charts.funnel_description(view), "query": query,
+        "funnel_export": reverse("referrals:commissioning_funnel", args=["png"]).removesuffix(".png"),
+        "can_manage_tariff": has_permission(request.user, Perm.MANAGE_TARIFF),
+        "can_manage_tokens": has_permission(request.user, Perm.MANAGE_PRACTICE_TOKENS),
+    })
+
+
+@requires(Perm.VIEW_REFERRAL_STATISTICS)
+def commissioning_funnel(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The funnel plot as PNG or SVG, for board papers (the same month and specialty)."""
+    if fmt not in ("png", "svg"):
+        raise Http404("No such format: PNG or SVG")
+    view, spec = _commissioning(request)
+    if spec is None:
+        raise Http404("No funnel plot for this month: no practice has a list size, or no referral was made")
+    body = core_charts.export(spec, fmt)
+    response = HttpResponse(body, content_type="image/svg+xml" if fmt == "svg" else "image/png")
+    name = f"referral-funnel-{view.month:%Y-%m}" + (f"-{view.specialty.code}" if view.specialty else "")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
 
 
 @requires(Perm.VIEW_REFERRAL_STATISTICS)
@@ -350,3 +389,66 @@ def commissioning_referrals(request: HttpRequest) -> HttpResponse:
     params.pop("page", None)
     return render(request, "referrals/commissioning_referrals.html", {"page": page, "month": month, "querystring": params.urlencode()})
 
+
+# --- practice API tokens ----------------------------------------------------------------
+
+
+@requires(Perm.MANAGE_PRACTICE_TOKENS)
+def tokens(request: HttpRequest) -> HttpResponse:
+    practices = queries.token_counts(queries.token_practices(request.user))
+    return render(request, "referrals/tokens.html", {"practices": practices})
+
+
+def _token_practice(request: HttpRequest, ods_code: str) -> Organisation:
+    practice = queries.token_practices(request.user).filter(ods_code=ods_code.upper()).first()
+    if practice is None:
+        raise Http404("No member practice of yours has this ODS code")
+    return practice
+
+
+@requires(Perm.MANAGE_PRACTICE_TOKENS)
+@never_cache
+def practice_tokens(request: HttpRequest, ods_code: str) -> HttpResponse:
+    """A practice's tokens; posting the form issues one and shows it, once, in the answer
+    (never stored, never put in a message or a redirect)."""
+    practice = _token_practice(request, ods_code)
+    form = TokenIssueForm(request.POST or None, initial={"issue_key": uuid.uuid4()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, raw = services.issue_practice_token(by=request.user, practice=practice, label=form.cleaned_data["label"],
+                                                       issue_key=form.cleaned_data["issue_key"])
+        except services.TokenAlreadyIssued as done:
+            messages.warning(request, f"This form had already issued token {done.token.key_prefix}… "
+                                      f"({date_format(timezone.localtime(done.token.created_at), 'j F Y H:i')}), and nothing more was issued. "
+                                      "A token is shown only once: if it was not copied, revoke it and issue another.")
+            return redirect("referrals:practice_tokens", ods_code=practice.ods_code)
+        except PermissionError as refused:
+            return forbidden(request, str(refused))
+        except ValidationError as error:
+            _apply(form, error)
+        else:
+            return render(request, "referrals/token_issued.html", {"practice": practice, "token": token, "raw": raw})
+    return render(request, "referrals/practice_tokens.html", {
+        "practice": practice, "tokens": queries.practice_tokens(practice), "form": form,
+    }, status=400 if form.errors else 200)
+
+
+@requires(Perm.MANAGE_PRACTICE_TOKENS)
+def revoke_token(request: HttpRequest, ods_code: str, pk: int) -> HttpResponse:
+    practice = _token_practice(request, ods_code)
+    token = PracticeToken.objects.filter(practice=practice, pk=pk).select_related("revoked_by").first()
+    if token is None:
+        raise Http404("This practice has no token with this number")
+    form = TokenRevokeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.revoke_practice_token(by=request.user, token=token, reason=form.cleaned_data["reason"])
+        except PermissionError as refused:
+            return forbidden(request, str(refused))
+        except ValidationError as error:
+            _apply(form, error)
+        else:
+            messages.success(request, f"Token {token.key_prefix}… is revoked: the practice's system can no longer use it")
+            return redirect("referrals:practice_tokens", ods_code=practice.ods_code)
+    return render(request, "referrals/token_revoke.html", {"practice": practice, "token": token, "form": form},
+                  status=400 if form.errors else 200)

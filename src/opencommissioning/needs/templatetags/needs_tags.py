@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 
+from opencommissioning.core.charts import FLAG_TAG_COLOURS, FLAG_TEXT
+
 register = template.Library()
 
 SIGNIFICANCE_COLOURS = {"better 99.8": "green", "better 95": "aqua-green", "similar": "yellow", "worse 95": "orange",
@@ -16,10 +18,6 @@ SIGNIFICANCE_TEXT = {"better 99.8": "Better (99.8%)", "better 95": "Better (95%)
                      "worse 95": "Worse (95%)", "worse 99.8": "Worse (99.8%)", "higher 99.8": "Higher (99.8%)",
                      "higher 95": "Higher (95%)", "lower 95": "Lower (95%)", "lower 99.8": "Lower (99.8%)",
                      "not compared": "Not compared"}
-FLAG_TEXT = {"high 99.8": "High (outside 99.8% limits)", "high 95": "High (outside 95% limits)", "within": "Within limits",
-             "low 95": "Low (outside 95% limits)", "low 99.8": "Low (outside 99.8% limits)", "n/a": "Not plotted"}
-FLAG_COLOURS = {"high 99.8": "red", "high 95": "orange", "within": "green", "low 95": "blue", "low 99.8": "purple",
-                "n/a": "grey"}
 
 
 @register.filter
@@ -60,7 +58,7 @@ def flag_text(value: str) -> str:
 
 @register.filter
 def flag_colour(value: str) -> str:
-    return FLAG_COLOURS.get(value, "grey")
+    return FLAG_TAG_COLOURS.get(value, "grey")
 
 
 @register.filter

@@ -1,6 +1,7 @@
 // Render every Vega-Lite chart on the page with vega-embed (our own copy; actions off, so
 // nothing is fetched from another host). Each chart's specification is in a JSON script
-// element named by the container's data-vega-spec attribute.
+// element named by the container's data-vega-spec attribute (templates/components/chart.html;
+// templates/components/chart_scripts.html loads this file and Vega).
 (function () {
   function render(root) {
     root.querySelectorAll("[data-vega-spec]").forEach(function (el) {
@@ -14,8 +15,4 @@
   }
   document.addEventListener("DOMContentLoaded", function () { render(document); });
   document.addEventListener("htmx:afterSettle", function (event) { render(event.target); });
-  // a select that submits its form on change (the funnel's indicator switch)
-  document.addEventListener("change", function (event) {
-    if (event.target.matches("select[data-submit-on-change]")) event.target.form.requestSubmit();
-  });
 })();
