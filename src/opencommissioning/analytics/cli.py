@@ -113,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", type=Path, required=True, help="folder with population/, activity/, deprivation/")
     r.add_argument("--engine", choices=["duckdb", "spark", "reference"], default="duckdb")
     r.add_argument("--spark-master", help="e.g. spark://host:7077 (default local[2] or $SPARK_MASTER)")
-    r.add_argument("--memory-limit", help="DuckDB: e.g. 3GB; beyond it DuckDB spills to disk "
-                   "(default: DuckDB's own, 80%% of RAM)")
+    r.add_argument("--memory-limit", help="DuckDB: e.g. 8GB; beyond it DuckDB spills to disk "
+                   "(default 3GB, or $OPENCOMMISSIONING_DUCKDB_MEMORY_LIMIT)")
     r.add_argument("--threads", type=int, help="DuckDB: worker threads (default: one per core)")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--quiet", action="store_true")

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from . import methods
 from .catalogue import Condition, Indicator, Quantity
 from .catalogue.schema import Scalar
-from .datamodel import AGE_BANDS, LEVEL_KEYS
+from .datamodel import AGE_BANDS, LEVEL_KEYS, PARTITION_COLUMNS
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -108,13 +108,29 @@ class Compiled:
     bindings: tuple[Binding, ...]
 
 
+def _partition(table: str, measure: Measure) -> frozenset[Scalar] | None:
+    """The values of the table's partition column (the activity ``setting``) a measure is
+    restricted to, or None. Measures of different settings never count the same rows, so
+    each setting's measures get a plan of their own: its query reads only that setting's
+    rows (``necessary_conditions``) and tests only its own measures' conditions on them,
+    instead of every measure's conditions on every row."""
+    column = PARTITION_COLUMNS.get(table)
+    allowed: frozenset[Scalar] | None = None
+    for c in measure.where:
+        if c.column == column and c.op in ("equals", "in"):
+            values = frozenset(c.values)
+            allowed = values if allowed is None else allowed & values
+    return allowed
+
+
 def compile_catalogue(indicators: Sequence[Indicator]) -> Compiled:
-    """Group the indicators' numerators and denominators into shared plans."""
-    plan_keys: list[tuple[str, str, bool, bool]] = []
+    """Group the indicators' numerators and denominators into shared plans: one per
+    table, level, grouping by age band or not, distinct people or not, and setting."""
+    plan_keys: list[tuple[str, str, bool, bool, frozenset[Scalar] | None]] = []
     plan_measures: list[dict[Measure, str]] = []
 
     def ref(table: str, level: str, by_age: bool, measure: Measure) -> Ref:
-        key = (table, level, by_age, measure.kind == "persons")
+        key = (table, level, by_age, measure.kind == "persons", _partition(table, measure))
         if key not in plan_keys:
             plan_keys.append(key)
             plan_measures.append({})
@@ -145,7 +161,7 @@ def compile_catalogue(indicators: Sequence[Indicator]) -> Compiled:
         else:
             bindings.append(Binding(ind, num, den))
     plans = []
-    for (table, level, by_age, persons), names in zip(plan_keys, plan_measures, strict=True):
+    for (table, level, by_age, persons, _part), names in zip(plan_keys, plan_measures, strict=True):
         key = LEVEL_KEYS[table][level]
         if key is None:  # the schema refuses these; keep the plan honest anyway
             raise ValueError(f"{table} has no {level} column")

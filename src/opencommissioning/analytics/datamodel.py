@@ -129,6 +129,11 @@ LEVEL_KEYS: dict[str, dict[str, str | None]] = {
 }
 
 
+#: The column that splits a table into kinds of row no measure counts together (an
+#: admission is never a prescription): the compiler gives each kind its own query.
+PARTITION_COLUMNS: dict[str, str] = {"activity": "setting"}
+
+
 def arrow_schema(table: str) -> pa.Schema:
     """The Arrow schema of a table in the data model (or of the published counts)."""
     return pa.schema([pa.field(c.name, c.arrow) for c in LOADABLE[table].values()])

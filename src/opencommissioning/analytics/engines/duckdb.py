@@ -1,11 +1,16 @@
 """The DuckDB engine (the default): in-process, reads Parquet in place, multi-threaded.
 
-With ``memory_limit`` set, DuckDB spills what does not fit (large groupings) to
-``temp_directory``, by default a folder under the system's temporary directory, never the
-current directory (DuckDB's own default for an in-memory database is ``./.tmp``)."""
+Memory is bounded: ``memory_limit`` (default :data:`DEFAULT_MEMORY_LIMIT`, or
+``$OPENCOMMISSIONING_DUCKDB_MEMORY_LIMIT``) caps DuckDB's buffers, and what does not fit
+(the distinct-people grouping of 200 million rows, say) spills to ``temp_directory``, by
+default a folder under the system's temporary directory, never the current directory
+(DuckDB's own defaults are 80% of the machine's memory and ``./.tmp``). The engine shares
+its machine with the web server, the database and the worker, so it must not take most
+of it; on a large analysis server raise the limit."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +24,11 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
 
+#: DuckDB's memory budget unless configured: 200 million activity rows run in it (spilling
+#: a little) in about the time they take unbounded (bench/results/analytics.json).
+DEFAULT_MEMORY_LIMIT = "3GB"
+
+
 class DuckDBEngine(IbisEngine):
     name = "duckdb"
 
@@ -29,8 +39,8 @@ class DuckDBEngine(IbisEngine):
         }
         if threads:
             config["threads"] = threads
-        if memory_limit:
-            config["memory_limit"] = memory_limit
+        config["memory_limit"] = (memory_limit or os.environ.get("OPENCOMMISSIONING_DUCKDB_MEMORY_LIMIT")
+                                  or DEFAULT_MEMORY_LIMIT)
         self._con = ibis.duckdb.connect(database, **config)
 
     @property
