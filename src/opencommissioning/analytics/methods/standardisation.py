@@ -250,14 +250,17 @@ def isr(
         (ref_n, "reference_populations"),
     ):
         require_non_negative(arr, name)
-    pop, ref_x, ref_n = (as_float(a) for a in np.broadcast_arrays(pop, ref_x, ref_n))
+    np.broadcast_shapes(pop.shape, ref_x.shape, ref_n.shape)  # raises if they do not fit
+    # the reference is usually one row of bands for every area: work it out once and let
+    # the arithmetic broadcast, rather than copying it out to every area first
     ref_n_total = as_float(np.sum(ref_n, axis=-1))
     if np.any(ref_n_total <= 0):
         raise ValueError("reference_populations must not sum to zero")
     with np.errstate(divide="ignore", invalid="ignore"):
-        ref_rates = _na_zero(ref_x) / ref_n
-        expected = as_float(np.sum(ref_rates * _na_zero(pop), axis=-1))
-        ref_rate = as_float(np.sum(_na_zero(ref_x), axis=-1) / ref_n_total)
+        ref_x0 = _na_zero(ref_x)
+        ref_rates = ref_x0 / ref_n
+        expected = as_float(np.sum(ref_rates * (_na_zero(pop) if np.isnan(pop).any() else pop), axis=-1))
+        ref_rate = as_float(np.sum(ref_x0, axis=-1) / ref_n_total)
     if obs.ndim == pop.ndim:
         obs_total = as_float(np.nansum(obs, axis=-1))  # sum(x, na.rm = TRUE)
     elif obs.ndim == pop.ndim - 1:
