@@ -199,3 +199,19 @@ def test_the_funnel_plot_is_vega_lite_from_the_analytics_package_and_exports(pra
     assert b"/referrals/commissioning/referrals/" not in svg.content  # no links that would point nowhere in a paper
     assert client.get(f"/referrals/commissioning/funnel.gif?month={month}").status_code == 404
     assert client.get("/referrals/commissioning/funnel.png?month=2001-01").status_code == 404  # no referrals then
+
+
+def test_the_commissioning_view_opens_on_the_latest_complete_month(routed, client_as):
+    """A referral this month and one last month: the page opens on last month (a month
+    just begun would show a handful of referrals as a rate near zero)."""
+    import datetime
+
+    from django.utils import timezone
+
+    last_month = (timezone.localdate().replace(day=1) - datetime.timedelta(days=1)).replace(day=15)
+    Referral.objects.filter(pk=routed.pk).update(
+        received_at=datetime.datetime.combine(last_month, datetime.time(12), tzinfo=datetime.UTC))
+    token = services.issue_practice_token(by=None, practice=routed.practice)[1]
+    post_fhir(Client(), token, service_request("P-2"))
+    page = client_as(Role.COMMISSIONING_MANAGER).get("/referrals/commissioning/").content.decode()
+    assert f"<h1>Referral figures, {last_month:%B %Y}</h1>" in page

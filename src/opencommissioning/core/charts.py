@@ -60,14 +60,22 @@ def funnel(*, points: list[dict[str, Any]], grid: Sequence[float], lower_95: Seq
             if finite(y) is not None:
                 limits.append({"x": x, "y": y, "line": line, "side": side})
     base_x = alt.X("x:Q", title=x_title, scale=alt.Scale(zero=False))
-    lines = alt.Chart(alt.Data(values=limits)).mark_line(strokeWidth=1.5).encode(
-        x=base_x, y=alt.Y("y:Q", title=y_title),
+    # the y axis spans the points and the target with room either side; limit lines beyond
+    # it (a very small organisation's funnel opens wide) are clipped rather than squashing
+    # every point into a flat line at the bottom
+    seen = [v for v in (finite(pt.get("value")) for pt in points) if v is not None] + [target]
+    low, high = min(seen), max(seen)
+    pad = (high - low) * 0.5 or abs(target) * 0.5 or 1.0
+    y_scale = alt.Scale(domain=[max(0.0, low - pad) if low >= 0 else low - pad, high + pad], nice=False)
+    lines = alt.Chart(alt.Data(values=limits)).mark_line(strokeWidth=1.5, clip=True).encode(
+        x=base_x, y=alt.Y("y:Q", title=y_title, scale=y_scale),
         detail="side:N", strokeDash=alt.StrokeDash("line:N", title="Control limits", scale=alt.Scale(
             domain=["95% limits", "99.8% limits"], range=[[6, 4], [2, 3]])),
         color=alt.value(DARK_GREY))
-    rule = alt.Chart(alt.Data(values=[{"y": target}])).mark_rule(color=NHS_BLUE, strokeWidth=2).encode(y="y:Q")
+    rule = alt.Chart(alt.Data(values=[{"y": target}])).mark_rule(color=NHS_BLUE, strokeWidth=2).encode(
+        y=alt.Y("y:Q", scale=y_scale))
     dots = alt.Chart(alt.Data(values=points)).mark_circle(size=70, opacity=0.9, stroke="white", strokeWidth=0.5).encode(
-        x=base_x, y="value:Q",
+        x=base_x, y=alt.Y("value:Q", scale=y_scale),
         color=alt.Color("flag:N", title="Against the funnel", scale=alt.Scale(
             domain=list(FLAG_COLOURS), range=list(FLAG_COLOURS.values()))),
         href="href:N", tooltip=tooltip)

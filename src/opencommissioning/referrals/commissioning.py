@@ -151,7 +151,10 @@ def _f(x: Any) -> float:
 def commissioning_view(user: Any, *, month: datetime.date | None = None, specialty_code: str = "") -> View:
     commissioners = commissioners_of(user)
     months = months_available(commissioners)
-    month = (month or (months[0] if months else timezone.localdate())).replace(day=1)
+    if month is None:  # the latest complete month with referrals, else the current one
+        this_month = timezone.localdate().replace(day=1)
+        month = next((m for m in months if m < this_month), months[0] if months else this_month)
+    month = month.replace(day=1)
     specialty = Specialty.objects.filter(code=specialty_code).first() if specialty_code else None
     base = referrals_in(commissioners, month)
     sizes = list_sizes(commissioners)
