@@ -146,6 +146,22 @@ def test_tariff_import_page(client_as, practices, provider):
     assert good.status_code == 302 and Tariff.objects.count() == count + 1
 
 
+def test_a_tariff_amount_too_big_to_keep_is_named_on_the_page_and_the_page_keeps_working(client_as, practices, provider):
+    set_up_referrals(practices, provider)
+    client = client_as(Role.COMMISSIONING_MANAGER)
+    count = Tariff.objects.count()
+    for amount in (b"123456789012345", b"1e9999"):
+        bad = client.post("/referrals/tariffs/", {
+            "tariff-name": "2026/27", "tariff-valid_from": "2026-04-01",
+            "tariff-prices": SimpleUploadedFile("prices.csv", b"treatment_function_code,first_attendance,follow_up\n330," + amount + b",95\n"),
+            "tariff-market_forces": SimpleUploadedFile("mff.csv", MFF_CSV.encode()),
+        })
+        assert bad.status_code == 200
+        assert "prices.csv, row 2, column first_attendance" in bad.content.decode()
+    assert Tariff.objects.count() == count
+    assert client.get("/referrals/tariffs/").status_code == 200
+
+
 def test_the_funnel_plot_is_vega_lite_from_the_analytics_package_and_exports(practices, provider, commissioner, client_as):
     import json
     import re

@@ -634,16 +634,54 @@ def _read_csv(name: str, text: str, columns: tuple[str, ...], problems: list[Imp
     return rows
 
 
-def _money(value: str, name: str, row: int, column: str, problems: list[ImportProblem]) -> Decimal | None:
+def _decimal(value: str, name: str, row: int, column: str, problems: list[ImportProblem], what: str) -> Decimal | None:
+    """A finite number, or None with the problem named."""
     try:
-        amount = Decimal(value.replace("£", "").replace(",", ""))
+        amount = Decimal(value)
     except InvalidOperation:
-        problems.append(ImportProblem(name, row, column, f"{value!r} is not an amount of money"))
+        amount = None
+    if amount is None or not amount.is_finite():
+        problems.append(ImportProblem(name, row, column, f"{value!r} is not {what}"))
         return None
-    if not amount.is_finite() or amount < 0:
+    return amount
+
+
+def _places(amount: Decimal, places: int) -> bool:
+    """Whether ``amount`` (already known to be small) has at most ``places`` decimal places."""
+    return amount == amount.quantize(Decimal(1).scaleb(-places))
+
+
+def _money(value: str, name: str, row: int, column: str, problems: list[ImportProblem]) -> Decimal | None:
+    """A price in pounds and pence from £0 to ``pricing.MAX_ATTENDANCE_PRICE``: anything else
+    is named (file, row, column), never rounded or cut to fit."""
+    amount = _decimal(value.strip().replace("£", "").replace(",", ""), name, row, column, problems, "an amount of money")
+    if amount is None:
+        return None
+    if amount < 0:
         problems.append(ImportProblem(name, row, column, f"{value!r} must be zero or more"))
         return None
+    if amount > pricing.MAX_ATTENDANCE_PRICE:
+        problems.append(ImportProblem(name, row, column, f"{value!r} is more than £{pricing.MAX_ATTENDANCE_PRICE:,}, the most an attendance price may be"))
+        return None
+    places = TariffPrice._meta.get_field(column).decimal_places  # type: ignore[union-attr]
+    if not _places(amount, places):
+        problems.append(ImportProblem(name, row, column, f"{value!r} has more than {places} decimal places: give pounds and pence"))
+        return None
     return pricing.money(amount)
+
+
+def _factor(value: str, name: str, row: int, column: str, problems: list[ImportProblem]) -> Decimal | None:
+    low, high, places = pricing.MIN_MARKET_FORCES_FACTOR, pricing.MAX_MARKET_FORCES_FACTOR, pricing.MARKET_FORCES_FACTOR_PLACES
+    factor = _decimal(value.strip(), name, row, column, problems, f"a factor between {low} and {high}")
+    if factor is None:
+        return None
+    if not (low <= factor <= high):
+        problems.append(ImportProblem(name, row, column, f"{value!r} is not a factor between {low} and {high}"))
+        return None
+    if not _places(factor, places):
+        problems.append(ImportProblem(name, row, column, f"{value!r} has more than {places} decimal places"))
+        return None
+    return factor.quantize(Decimal(1).scaleb(-places))
 
 
 @transaction.atomic
@@ -656,6 +694,14 @@ def import_tariff(*, by: User | None, name: str, valid_from: datetime.date, pric
     problems: list[ImportProblem] = []
     if not name.strip():
         problems.append(ImportProblem("form", None, "name", "give the tariff a name"))
+    name_length = Tariff._meta.get_field("name").max_length or 0
+    if len(name.strip()) > name_length:
+        problems.append(ImportProblem("form", None, "name", f"the name is {len(name.strip())} characters long; keep it to {name_length} or fewer"))
+    files_length = Tariff._meta.get_field("source_files").max_length or 0
+    source_files = f"{prices_name}, {mff_name}"
+    if len(source_files) > files_length:
+        problems.append(ImportProblem("form", None, "files", f"the two file names are {len(source_files)} characters long together; "
+                                                             f"rename the files to keep them to {files_length} or fewer, so they can be recorded whole"))
     specialties = {s.code: s for s in Specialty.objects.all()}
     prices: dict[str, tuple[Decimal, Decimal]] = {}
     for row, values in _read_csv(prices_name, prices_csv, PRICE_COLUMNS, problems):
@@ -676,20 +722,14 @@ def import_tariff(*, by: User | None, name: str, valid_from: datetime.date, pric
             problems.append(ImportProblem(mff_name, row, "provider_ods_code", f"{code!r} is not a provider in the directory"))
         elif code in factors:
             problems.append(ImportProblem(mff_name, row, "provider_ods_code", f"{code} appears more than once"))
-        try:
-            factor = Decimal(values["market_forces_factor"])
-            if not factor.is_finite() or not (Decimal("0.5") <= factor <= Decimal("2")):
-                raise InvalidOperation
-        except InvalidOperation:
-            problems.append(ImportProblem(mff_name, row, "market_forces_factor", f"{values['market_forces_factor']!r} is not a factor between 0.5 and 2"))
-            continue
-        if code in providers and code not in factors:
-            factors[code] = factor.quantize(Decimal("0.00001"))
+        factor = _factor(values["market_forces_factor"], mff_name, row, "market_forces_factor", problems)
+        if factor is not None and code in providers and code not in factors:
+            factors[code] = factor
     if problems:
         raise ImportRejected(problems)
     digest = hashlib.sha256((prices_csv + "\0" + mff_csv).encode()).hexdigest()
     tariff = Tariff.objects.create(name=name.strip(), valid_from=valid_from, imported_at=timezone.now(), imported_by=by,
-                                   source_files=f"{prices_name}, {mff_name}"[:400], sha256=digest)
+                                   source_files=source_files, sha256=digest)
     TariffPrice.objects.bulk_create(TariffPrice(tariff=tariff, specialty=specialties[c], first_attendance=f, follow_up=u) for c, (f, u) in prices.items())
     MarketForcesFactor.objects.bulk_create(MarketForcesFactor(tariff=tariff, provider=providers[c], factor=v) for c, v in factors.items())
     record(by=by, action="tariff.import", obj=tariff, summary=f"Imported the tariff {tariff}: {len(prices)} prices, {len(factors)} market forces factors",
