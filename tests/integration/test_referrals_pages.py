@@ -231,3 +231,52 @@ def test_the_commissioning_view_opens_on_the_latest_complete_month(routed, clien
     post_fhir(Client(), token, service_request("P-2"))
     page = client_as(Role.COMMISSIONING_MANAGER).get("/referrals/commissioning/").content.decode()
     assert f"<h1>Referral figures, {last_month:%B %Y}</h1>" in page
+
+
+def test_a_referral_back_from_advice_keeps_its_clock_and_shows_its_time_back_in_the_queue(practices, provider, people, client_as):
+    """The wait used to stop at the first advice: a referral the practice sent back stayed on
+    the worklist showing one day, and the commissioning view left it out of "Waiting now"."""
+    import datetime
+
+    from django.utils import timezone
+
+    from opencommissioning.referrals import commissioning, queries
+    from opencommissioning.referrals.models import Specialty
+
+    set_up_referrals(practices, provider)
+    reviewer, referrer = people[Role.REFERRAL_REVIEWER], people[Role.REFERRER]
+    now = timezone.now()
+    day = datetime.timedelta(days=1)
+    referral = services._create(
+        by=referrer, token=None, practice=practices[0], source="form", identifier_system="test", identifier_value="CLOCK-1",
+        nhs_number=VALID_NHS, requested="advice", specialty=Specialty.objects.get(code="330"), priority="routine",
+        reason_codes=[], reason_text="Rash", notes="", authored_on=None, at=now - 10 * day,
+    )
+    referral = services.claim_referral(by=reviewer, referral=referral, at=now - 9 * day)
+    services.give_advice(by=reviewer, referral=referral, advice="Try emollients", at=now - 9 * day + datetime.timedelta(hours=1))
+    services.reply_to_advice(by=referrer, referral=referral, reply="Tried them for a month", at=now - 2 * day)
+    referral.refresh_from_db()
+    assert referral.status == "awaiting_triage"
+    assert [e.at for e in referral.history.all()] == sorted(e.at for e in referral.history.all())
+
+    wait = queries.waiting(referral, now)
+    assert (wait.days, wait.in_queue_days, wait.requeued) == (10, 2, True)
+    worklist = client_as(Role.REFERRAL_REVIEWER).get("/referrals/worklist/")
+    assert worklist.context["rows"][0][1] == wait
+    assert "back from the practice" in worklist.content.decode()
+    detail = client_as(Role.REFERRER).get(f"/referrals/{referral.public_id}/").content.decode()
+    assert "waiting 10 days (2 days since it came back to triage" in detail
+
+    view = commissioning.commissioning_view(people[Role.COMMISSIONING_MANAGER], month=timezone.localdate(referral.received_at))
+    row = next(r for r in view.specialties if r.code == "330")
+    assert row.waiting_now == row.in_triage_total == 1
+    assert row.longest_waiting_days == 10
+    assert row.median_wait_days == pytest.approx(1.0 + 1 / 24)  # to the first decision, the advice
+
+    # A step cannot be recorded in the future, nor before the referral's last step.
+    services.claim_referral(by=reviewer, referral=referral)
+    referral.refresh_from_db()
+    with pytest.raises(ValueError, match="future"):
+        services.return_referral(by=reviewer, referral=referral, reasons="x", at=now + day)
+    with pytest.raises(ValueError, match="before its last step"):
+        services.return_referral(by=reviewer, referral=referral, reasons="x", at=now - 3 * day)

@@ -114,7 +114,7 @@ def referral_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "is_reviewer": is_reviewer,
         "is_referrer": is_referrer,
         "claimed_by_me": referral.claimed_by_id == request.user.pk,
-        "waiting_days": queries.waiting_days(referral),
+        "wait": queries.waiting(referral),
         "reply_form": ReplyForm(),
     }
     return render(request, "referrals/referral_detail.html", context)
@@ -126,7 +126,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     priority = request.GET.get("priority", "")
     items = queries.worklist(request.user, specialty=specialty, priority=priority)
     now = timezone.now()
-    rows = [(r, queries.waiting_days(r, now)) for r in items[:200]]
+    rows = [(r, queries.waiting(r, now)) for r in items[:200]]
     return render(request, "referrals/worklist.html", {
         "rows": rows, "specialties": Specialty.objects.all(), "priorities": Priority.choices,
         "specialty": specialty, "priority": priority, "count": items.count(),
