@@ -280,3 +280,42 @@ def test_a_referral_back_from_advice_keeps_its_clock_and_shows_its_time_back_in_
         services.return_referral(by=reviewer, referral=referral, reasons="x", at=now + day)
     with pytest.raises(ValueError, match="before its last step"):
         services.return_referral(by=reviewer, referral=referral, reasons="x", at=now - 3 * day)
+
+
+def test_the_advice_drill_down_for_no_specialty_shows_no_episodes(routed, client_as):
+    month = f"{routed.received_at:%Y-%m}"
+    client = client_as(Role.COMMISSIONING_MANAGER)
+    every = client.get(f"/referrals/commissioning/referrals/?month={month}&advice=all").content.decode()
+    assert routed.reference in every and "1 referral" in every
+    none = client.get(f"/referrals/commissioning/referrals/?month={month}&advice=all&specialty=none")
+    assert routed.reference not in none.content.decode() and none.context["page"].paginator.count == 0
+
+
+def test_a_referrer_in_several_practices_chooses_one_of_theirs(practices, provider, people, client_as):
+    from opencommissioning.core import services as core_services
+
+    set_up_referrals(practices, provider)
+    referrer = people[Role.REFERRER]
+    core_services.add_membership(by=None, user=referrer, organisation=practices[1], role=Role.REFERRER, started_on=datetime.date(2020, 1, 1))
+    client = client_as(Role.REFERRER)
+    form = client.get("/referrals/new/").content.decode()
+    assert practices[0].name in form and practices[1].name in form and 'name="practice"' in form
+    fields = {"nhs_number": VALID_NHS, "requested": "advice", "priority": "routine", "specialty": "", "reason_text": "Palpitations"}
+    assert client.post("/referrals/new/", {**fields, "practice": practices[1].pk}).status_code == 302
+    assert Referral.objects.get().practice == practices[1]
+    missing = client.post("/referrals/new/", fields)
+    assert "Choose the practice you are referring from" in missing.content.decode()
+    other = client.post("/referrals/new/", {**fields, "practice": practices[2].pk})
+    assert "Choose one of the practices where you are a referrer" in other.content.decode()
+    assert Referral.objects.count() == 1
+
+
+def test_a_referrer_in_one_practice_cannot_refer_from_another(practices, provider, client_as):
+    set_up_referrals(practices, provider)
+    client = client_as(Role.REFERRER)
+    fields = {"nhs_number": VALID_NHS, "requested": "advice", "priority": "routine", "specialty": "", "reason_text": "Palpitations"}
+    refused = client.post("/referrals/new/", {**fields, "practice": practices[1].pk})
+    assert refused.status_code == 200 and "Choose one of the practices where you are a referrer" in refused.content.decode()
+    assert Referral.objects.count() == 0
+    assert client.post("/referrals/new/", {**fields, "practice": practices[0].pk}).status_code == 302
+    assert Referral.objects.get().practice == practices[0]

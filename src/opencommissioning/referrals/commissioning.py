@@ -248,7 +248,9 @@ def drilldown(user: Any, *, month: datetime.date, practice: str = "", specialty:
     if advice:
         start, end = month_bounds(month)
         episodes = AdviceEpisode.objects.filter(given_at__gte=start, given_at__lt=end, practice__parent_id__in=commissioners)
-        if specialty and specialty != "none":
+        if specialty == "none":
+            episodes = episodes.none()  # advice is always given in a specialty: none lacks one
+        elif specialty:
             episodes = episodes.filter(specialty__code=specialty)
         if advice != "all":
             episodes = episodes.filter(outcome="" if advice == "pending" else advice)
