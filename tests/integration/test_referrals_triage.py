@@ -223,4 +223,23 @@ def test_two_reviewers_can_never_both_claim_a_referral(real_transactions, practi
     results = race(len(reviewers), lambda i: services.claim_next(by=reviewers[i]))
     claimed = [r.pk for r in results if isinstance(r, Referral)]
     assert len(claimed) == len(set(claimed)) == 4, results
+    assert results.count(None) == 2, results  # nothing left for the other two
+
+    # Both paths at once on the one referral waiting: half claim it by name (the conditional
+    # UPDATE), half claim the next (SELECT … FOR UPDATE SKIP LOCKED, then the same UPDATE).
+    last = submit(people, practices)
+
+    def either(i):
+        return services.claim_referral(by=reviewers[i], referral=last) if i % 2 else services.claim_next(by=reviewers[i])
+
+    for _ in range(3):  # three rounds: which path wins changes from run to run
+        results = race(len(reviewers), either)
+        winners = [r for r in results if isinstance(r, Referral)]
+        assert len(winners) == 1 and winners[0].pk == last.pk, results
+        assert all(r is None or isinstance(r, services.AlreadyClaimed) for r in results if not isinstance(r, Referral)), results
+        last.refresh_from_db()
+        assert last.status == Status.IN_TRIAGE and last.claimed_by_id == winners[0].claimed_by_id
+        services.release_referral(by=last.claimed_by, referral=last)
+        last.refresh_from_db()
+    assert last.history.filter(action="claim").count() == 3
     assert verify().ok
