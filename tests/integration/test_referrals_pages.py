@@ -146,6 +146,22 @@ def test_tariff_import_page(client_as, practices, provider):
     assert good.status_code == 302 and Tariff.objects.count() == count + 1
 
 
+def test_a_tariff_amount_too_big_to_keep_is_named_on_the_page_and_the_page_keeps_working(client_as, practices, provider):
+    set_up_referrals(practices, provider)
+    client = client_as(Role.COMMISSIONING_MANAGER)
+    count = Tariff.objects.count()
+    for amount in (b"123456789012345", b"1e9999"):
+        bad = client.post("/referrals/tariffs/", {
+            "tariff-name": "2026/27", "tariff-valid_from": "2026-04-01",
+            "tariff-prices": SimpleUploadedFile("prices.csv", b"treatment_function_code,first_attendance,follow_up\n330," + amount + b",95\n"),
+            "tariff-market_forces": SimpleUploadedFile("mff.csv", MFF_CSV.encode()),
+        })
+        assert bad.status_code == 200
+        assert "prices.csv, row 2, column first_attendance" in bad.content.decode()
+    assert Tariff.objects.count() == count
+    assert client.get("/referrals/tariffs/").status_code == 200
+
+
 def test_the_funnel_plot_is_vega_lite_from_the_analytics_package_and_exports(practices, provider, commissioner, client_as):
     import json
     import re
@@ -215,3 +231,91 @@ def test_the_commissioning_view_opens_on_the_latest_complete_month(routed, clien
     post_fhir(Client(), token, service_request("P-2"))
     page = client_as(Role.COMMISSIONING_MANAGER).get("/referrals/commissioning/").content.decode()
     assert f"<h1>Referral figures, {last_month:%B %Y}</h1>" in page
+
+
+def test_a_referral_back_from_advice_keeps_its_clock_and_shows_its_time_back_in_the_queue(practices, provider, people, client_as):
+    """The wait used to stop at the first advice: a referral the practice sent back stayed on
+    the worklist showing one day, and the commissioning view left it out of "Waiting now"."""
+    import datetime
+
+    from django.utils import timezone
+
+    from opencommissioning.referrals import commissioning, queries
+    from opencommissioning.referrals.models import Specialty
+
+    set_up_referrals(practices, provider)
+    reviewer, referrer = people[Role.REFERRAL_REVIEWER], people[Role.REFERRER]
+    now = timezone.now()
+    day = datetime.timedelta(days=1)
+    referral = services._create(
+        by=referrer, token=None, practice=practices[0], source="form", identifier_system="test", identifier_value="CLOCK-1",
+        nhs_number=VALID_NHS, requested="advice", specialty=Specialty.objects.get(code="330"), priority="routine",
+        reason_codes=[], reason_text="Rash", notes="", authored_on=None, at=now - 10 * day,
+    )
+    referral = services.claim_referral(by=reviewer, referral=referral, at=now - 9 * day)
+    services.give_advice(by=reviewer, referral=referral, advice="Try emollients", at=now - 9 * day + datetime.timedelta(hours=1))
+    services.reply_to_advice(by=referrer, referral=referral, reply="Tried them for a month", at=now - 2 * day)
+    referral.refresh_from_db()
+    assert referral.status == "awaiting_triage"
+    assert [e.at for e in referral.history.all()] == sorted(e.at for e in referral.history.all())
+
+    wait = queries.waiting(referral, now)
+    assert (wait.days, wait.in_queue_days, wait.requeued) == (10, 2, True)
+    worklist = client_as(Role.REFERRAL_REVIEWER).get("/referrals/worklist/")
+    assert worklist.context["rows"][0][1] == wait
+    assert "back from the practice" in worklist.content.decode()
+    detail = client_as(Role.REFERRER).get(f"/referrals/{referral.public_id}/").content.decode()
+    assert "waiting 10 days (2 days since it came back to triage" in detail
+
+    view = commissioning.commissioning_view(people[Role.COMMISSIONING_MANAGER], month=timezone.localdate(referral.received_at))
+    row = next(r for r in view.specialties if r.code == "330")
+    assert row.waiting_now == row.in_triage_total == 1
+    assert row.longest_waiting_days == 10
+    assert row.median_wait_days == pytest.approx(1.0 + 1 / 24)  # to the first decision, the advice
+
+    # A step cannot be recorded in the future, nor before the referral's last step.
+    services.claim_referral(by=reviewer, referral=referral)
+    referral.refresh_from_db()
+    with pytest.raises(ValueError, match="future"):
+        services.return_referral(by=reviewer, referral=referral, reasons="x", at=now + day)
+    with pytest.raises(ValueError, match="before its last step"):
+        services.return_referral(by=reviewer, referral=referral, reasons="x", at=now - 3 * day)
+
+
+def test_the_advice_drill_down_for_no_specialty_shows_no_episodes(routed, client_as):
+    month = f"{routed.received_at:%Y-%m}"
+    client = client_as(Role.COMMISSIONING_MANAGER)
+    every = client.get(f"/referrals/commissioning/referrals/?month={month}&advice=all").content.decode()
+    assert routed.reference in every and "1 referral" in every
+    none = client.get(f"/referrals/commissioning/referrals/?month={month}&advice=all&specialty=none")
+    assert routed.reference not in none.content.decode() and none.context["page"].paginator.count == 0
+
+
+def test_a_referrer_in_several_practices_chooses_one_of_theirs(practices, provider, people, client_as):
+    from opencommissioning.core import services as core_services
+
+    set_up_referrals(practices, provider)
+    referrer = people[Role.REFERRER]
+    core_services.add_membership(by=None, user=referrer, organisation=practices[1], role=Role.REFERRER, started_on=datetime.date(2020, 1, 1))
+    client = client_as(Role.REFERRER)
+    form = client.get("/referrals/new/").content.decode()
+    assert practices[0].name in form and practices[1].name in form and 'name="practice"' in form
+    fields = {"nhs_number": VALID_NHS, "requested": "advice", "priority": "routine", "specialty": "", "reason_text": "Palpitations"}
+    assert client.post("/referrals/new/", {**fields, "practice": practices[1].pk}).status_code == 302
+    assert Referral.objects.get().practice == practices[1]
+    missing = client.post("/referrals/new/", fields)
+    assert "Choose the practice you are referring from" in missing.content.decode()
+    other = client.post("/referrals/new/", {**fields, "practice": practices[2].pk})
+    assert "Choose one of the practices where you are a referrer" in other.content.decode()
+    assert Referral.objects.count() == 1
+
+
+def test_a_referrer_in_one_practice_cannot_refer_from_another(practices, provider, client_as):
+    set_up_referrals(practices, provider)
+    client = client_as(Role.REFERRER)
+    fields = {"nhs_number": VALID_NHS, "requested": "advice", "priority": "routine", "specialty": "", "reason_text": "Palpitations"}
+    refused = client.post("/referrals/new/", {**fields, "practice": practices[1].pk})
+    assert refused.status_code == 200 and "Choose one of the practices where you are a referrer" in refused.content.decode()
+    assert Referral.objects.count() == 0
+    assert client.post("/referrals/new/", {**fields, "practice": practices[0].pk}).status_code == 302
+    assert Referral.objects.get().practice == practices[0]

@@ -16,6 +16,7 @@ from opencommissioning.core.roles import Role
 from opencommissioning.referrals import queries, services
 from opencommissioning.referrals.models import (
     AdviceEpisode,
+    MarketForcesFactor,
     Referral,
     Specialty,
     Status,
@@ -25,6 +26,7 @@ from tests.concurrency import race
 from tests.referrals_support import (
     MFF_CSV,
     OTHER_VALID_NHS,
+    PRICES_CSV,
     VALID_NHS,
     extra_reviewer,
     set_up_referrals,
@@ -149,6 +151,40 @@ def test_tariff_import_is_all_or_nothing_naming_every_problem(setup):
 
 
 @pytest.mark.django_db
+def test_tariff_amounts_that_are_not_finite_or_do_not_fit_are_named_and_nothing_loads(setup, provider):
+    """1e9999 raised a 500 (decimal.InvalidOperation); 123456789012345 was stored on SQLite
+    and the tariffs page then failed for good (a numeric overflow on PostgreSQL)."""
+    before = (TariffPrice.objects.count(), MarketForcesFactor.objects.count())
+    prices = ("treatment_function_code,first_attendance,follow_up\n"
+              "330,1e9999,90\n320,123456789012345,1\n100,NaN,1\n101,160.005,1\n110,12,Infinity\n120,-0.01,1\n130,100000.01,1\n"
+              "300,100000.00,0\n")
+    mff = f"provider_ods_code,market_forces_factor\n{provider.ods_code},1e9999\n"
+    with pytest.raises(ImportRejected) as rejected:
+        services.import_tariff(by=None, name="Huge", valid_from=datetime.date(2026, 4, 1), prices_csv=prices, mff_csv=mff)
+    found = {(p.file, p.row, p.column): p.reason for p in rejected.value.problems}
+    for row, column in ((2, "first_attendance"), (3, "first_attendance"), (4, "first_attendance"), (5, "first_attendance"),
+                        (6, "follow_up"), (7, "first_attendance"), (8, "first_attendance")):
+        assert ("prices.csv", row, column) in found, (row, column, found)
+    assert ("market_forces.csv", 2, "market_forces_factor") in found
+    assert "decimal places" in found[("prices.csv", 5, "first_attendance")]
+    assert "£100,000.00" in found[("prices.csv", 3, "first_attendance")]
+    assert len(found) == 8  # row 9 (exactly £100,000.00 and £0) is fine
+    assert (TariffPrice.objects.count(), MarketForcesFactor.objects.count()) == before
+    many_places = f"provider_ods_code,market_forces_factor\n{provider.ods_code},1.000001\n"
+    with pytest.raises(ImportRejected) as rejected:
+        services.import_tariff(by=None, name="Fine", valid_from=datetime.date(2026, 4, 1), prices_csv=PRICES_CSV, mff_csv=many_places)
+    assert [(p.row, p.column) for p in rejected.value.problems] == [(2, "market_forces_factor")]
+
+
+@pytest.mark.django_db
+def test_a_tariff_name_or_file_names_too_long_to_keep_are_refused_not_cut(setup):
+    with pytest.raises(ImportRejected) as rejected:
+        services.import_tariff(by=None, name="T" * 201, valid_from=datetime.date(2026, 4, 1), prices_csv=PRICES_CSV, mff_csv=MFF_CSV,
+                               prices_name="p" * 250 + ".csv", mff_name="m" * 250 + ".csv")
+    assert {(p.file, p.column) for p in rejected.value.problems} == {("form", "name"), ("form", "files")}
+
+
+@pytest.mark.django_db
 def test_audit_payloads_and_logs_carry_no_identifiers_or_clinical_text(setup, people, practices, caplog):
     reviewer = people[Role.REFERRAL_REVIEWER]
     referral = submit(people, practices)
@@ -187,4 +223,23 @@ def test_two_reviewers_can_never_both_claim_a_referral(real_transactions, practi
     results = race(len(reviewers), lambda i: services.claim_next(by=reviewers[i]))
     claimed = [r.pk for r in results if isinstance(r, Referral)]
     assert len(claimed) == len(set(claimed)) == 4, results
+    assert results.count(None) == 2, results  # nothing left for the other two
+
+    # Both paths at once on the one referral waiting: half claim it by name (the conditional
+    # UPDATE), half claim the next (SELECT … FOR UPDATE SKIP LOCKED, then the same UPDATE).
+    last = submit(people, practices)
+
+    def either(i):
+        return services.claim_referral(by=reviewers[i], referral=last) if i % 2 else services.claim_next(by=reviewers[i])
+
+    for _ in range(3):  # three rounds: which path wins changes from run to run
+        results = race(len(reviewers), either)
+        winners = [r for r in results if isinstance(r, Referral)]
+        assert len(winners) == 1 and winners[0].pk == last.pk, results
+        assert all(r is None or isinstance(r, services.AlreadyClaimed) for r in results if not isinstance(r, Referral)), results
+        last.refresh_from_db()
+        assert last.status == Status.IN_TRIAGE and last.claimed_by_id == winners[0].claimed_by_id
+        services.release_referral(by=last.claimed_by, referral=last)
+        last.refresh_from_db()
+    assert last.history.filter(action="claim").count() == 3
     assert verify().ok

@@ -36,3 +36,14 @@ def test_a_cap_never_reached_and_a_zero_cap():
     assert apply_cap([], D("10")) == []
     with pytest.raises(ValueError):
         apply_cap([D("-1")], D("10"))
+
+
+def test_the_largest_tariff_price_after_the_largest_factor_fits_the_money_columns():
+    from opencommissioning.referrals.models import AdviceEpisode, Referral, TariffPrice
+    from opencommissioning.referrals.pricing import MAX_ATTENDANCE_PRICE, MAX_MARKET_FORCES_FACTOR
+
+    largest = expected_price(MAX_ATTENDANCE_PRICE, MAX_MARKET_FORCES_FACTOR)
+    for field in (TariffPrice._meta.get_field("first_attendance"), Referral._meta.get_field("expected_price"),
+                  AdviceEpisode._meta.get_field("tariff_price"), AdviceEpisode._meta.get_field("fee")):
+        whole_digits = field.max_digits - field.decimal_places
+        assert largest < D(10) ** whole_digits, field

@@ -1,8 +1,9 @@
 """The FHIR referral intake: ``/api/fhir/ServiceRequest``, authenticated by practice token.
 
 Errors are FHIR ``OperationOutcome`` resources naming each bad element. Learned from the
-NHS e-Referral Service and BaRS APIs: a retried request (same identifier) returns the
-referral it made; reads return the current state.
+NHS e-Referral Service and BaRS APIs: a retried request (same identifier, same content)
+returns the referral it made, another request under a used identifier is a conflict (409);
+reads return the current state.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .models import PracticeToken, Referral
 
 logger = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
+ACCEPTED_CONTENT_TYPES = frozenset({FHIR_JSON, "application/json"})
 
 
 class PracticeTokenAuth(HttpBearer):
@@ -64,6 +66,10 @@ EXAMPLE_REQUEST = {
 }
 EXAMPLE_ADVICE = {**EXAMPLE_REQUEST, "identifier": [{"system": "https://fhir.nhs.uk/Id/UBRN", "value": "000000070001"}],
                   "code": {"coding": [{"system": "https://fhir.nhs.uk/CodeSystem/servicerequest-code", "code": "advice-and-guidance"}]}}
+def _example_outcome(code: str, diagnostics: str, expression: str = "") -> dict[str, Any]:
+    return operation_outcome([Issue(expression, diagnostics, code)])
+
+
 EXAMPLE_OUTCOME = {
     "resourceType": "OperationOutcome",
     "issue": [
@@ -71,15 +77,39 @@ EXAMPLE_OUTCOME = {
         {"severity": "error", "code": "code-invalid", "diagnostics": "ServiceRequest.priority: 'whenever' is not a FHIR request priority (routine, urgent, asap or stat)", "expression": ["ServiceRequest.priority"]},
     ],
 }
+EXAMPLE_REFERRAL = {**EXAMPLE_REQUEST, "id": "7b0c5f0e-8a52-4a3e-9d1e-2f4b8f1c9a11", "meta": {"versionId": "1", "lastUpdated": "2026-11-16T09:12:44+00:00"},
+                    "identifier": [*EXAMPLE_REQUEST["identifier"], {"system": "https://opencommissioning.org.uk/Id/referral", "value": "OC-000042"}],
+                    "extension": [{"url": "https://opencommissioning.org.uk/fhir/StructureDefinition/triage-state", "valueCode": "awaiting_triage"}]}
+#: One example per answer, each as the endpoint gives it.
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "200": EXAMPLE_REFERRAL,
+    "201": EXAMPLE_REFERRAL,
+    "search": {"resourceType": "Bundle", "type": "searchset", "total": 1, "entry": [
+        {"fullUrl": f"/api/fhir/ServiceRequest/{EXAMPLE_REFERRAL['id']}", "resource": EXAMPLE_REFERRAL, "search": {"mode": "match"}},
+    ]},
+    "400": _example_outcome("not-supported", "resourceType: a Bundle of type 'searchset' is not a referral; post a ServiceRequest "
+                            "(or a Bundle of type 'message' carrying exactly one)", "resourceType"),
+    "401": _example_outcome("login", "give a valid practice token: Authorization: Bearer <token>"),
+    "404": _example_outcome("not-found", "no referral of this practice has the id 7b0c5f0e-8a52-4a3e-9d1e-2f4b8f1c9a11", "ServiceRequest.id"),
+    "409": _example_outcome("duplicate", "ServiceRequest.identifier[0]: this identifier is already used for a different request (another "
+                            "patient, priority, reason, specialty, status or content); nothing was changed. Send a new request under a new "
+                            "identifier, or repeat the original request unchanged to read its referral", "ServiceRequest.identifier[0]"),
+    "413": _example_outcome("too-costly", "ServiceRequest.contained[0].content[0].attachment.data: the attachment is larger than the 5 MB allowed",
+                            "ServiceRequest.contained[0].content[0].attachment.data"),
+    "415": _example_outcome("not-supported", "send the body as application/fhir+json (or application/json), with that Content-Type header"),
+    "422": EXAMPLE_OUTCOME,
+}
 _RESOURCE_SCHEMA = {"type": "object", "description": "A FHIR R4 resource", "additionalProperties": True}
 
 
-def _responses(extra: dict[str, str]) -> dict[str, Any]:
+def _responses(extra: dict[str, str], examples: dict[str, Any] | None = None) -> dict[str, Any]:
+    """OpenAPI answers, each with its example: from ``examples``, else :data:`EXAMPLES`."""
     responses = {
-        code: {"description": text, "content": {FHIR_JSON: {"schema": _RESOURCE_SCHEMA, "example": EXAMPLE_OUTCOME if code.startswith(("4", "5")) else {**EXAMPLE_REQUEST, "id": "7b0c…", "status": "active"}}}}
+        code: {"description": text, "content": {FHIR_JSON: {"schema": _RESOURCE_SCHEMA, "example": (examples or {}).get(code, EXAMPLES.get(code))}}}
         for code, text in extra.items()
     }
-    responses["401"] = {"description": "No token, or a token that is unknown or revoked (OperationOutcome)", "content": {FHIR_JSON: {"schema": _RESOURCE_SCHEMA}}}
+    responses["401"] = {"description": "No token, or a token that is unknown or revoked (OperationOutcome)",
+                        "content": {FHIR_JSON: {"schema": _RESOURCE_SCHEMA, "example": EXAMPLES["401"]}}}
     return responses
 
 
@@ -92,11 +122,13 @@ def _responses(extra: dict[str, str]) -> dict[str, Any]:
         "system `https://fhir.nhs.uk/Id/nhs-number`, or the Bundle's Patient), which must pass the check "
         "digit. `status` must be `active`; `priority` one of routine, urgent, asap, stat. The specialty comes "
         "from `performerType` (e-RS specialty or treatment function code); `code` `advice-and-guidance` asks "
-        "for advice. `identifier` is required and makes the call idempotent: a retry returns **200** with the "
-        "referral the first call made (never a second one), the first call **201** with a `Location`. "
-        "Refusals are OperationOutcomes naming each element: 400 (not valid FHIR R4), 409 (identifier used by "
-        "another organisation), 413 (body or attachment too large), 422 (business rules). Nothing is stored "
-        "when a request is refused."
+        "for advice. `identifier` is required and makes the call idempotent: a retry (the same request again) "
+        "returns **200** with the referral the first call made (never a second one), the first call **201** with a "
+        "`Location`. Send the body as `application/fhir+json` (or `application/json`). Refusals are OperationOutcomes "
+        "naming each element: 400 (not valid FHIR R4, or not a ServiceRequest), 409 (the identifier is already used "
+        "by another organisation, or for a different request: another patient, priority, reason, status…), 413 (body "
+        "or attachment too large), 415 (another Content-Type), 422 (business rules, or a value longer than is kept). "
+        "Nothing is stored when a request is refused."
     ),
     openapi_extra={
         "requestBody": {
@@ -107,12 +139,16 @@ def _responses(extra: dict[str, str]) -> dict[str, Any]:
             }}},
         },
         "responses": _responses({"201": "Created: the referral as it now stands", "200": "A retry: the referral the first call made",
-                                 "400": "Not valid FHIR R4", "409": "Identifier already used by another organisation",
-                                 "413": "Too large", "422": "Refused by a business rule"}),
+                                 "400": "Not valid FHIR R4, or not a ServiceRequest",
+                                 "409": "Identifier already used by another organisation, or for a different request",
+                                 "413": "Too large", "415": "Not sent as application/fhir+json or application/json",
+                                 "422": "Refused by a business rule"}),
     },
 )
 def create_service_request(request: HttpRequest) -> HttpResponse:
     token: PracticeToken = request.auth  # type: ignore[attr-defined]
+    if (request.content_type or "").lower() not in ACCEPTED_CONTENT_TYPES:
+        return outcome_response([Issue("", "send the body as application/fhir+json (or application/json), with that Content-Type header", "not-supported")], 415)
     limit = int(getattr(settings, "REFERRALS_MAX_REQUEST_BYTES", 12 * 1024 * 1024))
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -129,9 +165,15 @@ def create_service_request(request: HttpRequest) -> HttpResponse:
     except IntakeRejected as rejected:
         known = _known_retry(token, rejected)
         if known is not None:
-            # The identifier names a referral this practice already sent: a retry (or a
-            # later copy, such as e-RS's completed advice request under the same UBRN)
-            # returns that referral as it now stands, never a second one.
+            if known.request_digest and known.request_digest != rejected.digest:
+                # Another request under an identifier this practice already used (e-RS's
+                # completed advice request under the referral's UBRN, for one): a conflict,
+                # with whatever else is wrong with it.
+                issues = [services.different_request(rejected.identifier_path), *rejected.issues]
+                logger.info("refused a referral from %s: identifier already used for a different request, HTTP 409", token.practice.ods_code)
+                return outcome_response(issues, 409)
+            # The same request again, refused now only because a rule changed since the
+            # first was accepted: it returns that referral as it now stands.
             return fhir_response(to_fhir(known), 200, Location=f"/api/fhir/ServiceRequest/{known.public_id}", ETag=f'W/"{known.version}"')
         logger.info("refused a referral from %s: %s issue(s), HTTP %s", token.practice.ods_code, len(rejected.issues), rejected.status)
         return outcome_response(rejected.issues, rejected.status)
@@ -155,7 +197,10 @@ def _own(token: PracticeToken) -> Any:
     "/fhir/ServiceRequest",
     summary="Find referrals by identifier (searchset Bundle)",
     description="`identifier=system|value` (or just the value). Only the calling practice's referrals are found.",
-    openapi_extra={"responses": _responses({"200": "A searchset Bundle"})},
+    openapi_extra={"responses": _responses({"200": "A searchset Bundle", "400": "No identifier to search for"}, examples={
+        "200": EXAMPLES["search"],
+        "400": _example_outcome("required", "identifier: give the identifier to search for (system|value)", "identifier"),
+    })},
 )
 def search_service_requests(request: HttpRequest, identifier: str = "") -> HttpResponse:
     token: PracticeToken = request.auth  # type: ignore[attr-defined]

@@ -23,7 +23,7 @@ from opencommissioning.core.models import Organisation, OrganisationKind, Regist
 from opencommissioning.core.roles import Role
 
 from .models import AdviceEpisode, AdviceOutcome, Referral, Specialty, Status
-from .queries import organisations_where
+from .queries import OPEN_STATUSES, organisations_where
 
 PER = 1000
 
@@ -184,9 +184,9 @@ def commissioning_view(user: Any, *, month: datetime.date | None = None, special
         row = rows[spec_id]
         row["n"] += 1
         row["outcomes"][status] += 1
-        if decided is not None:
+        if decided is not None:  # days to the first decision (advice, routing or return)
             row["waits"].append((decided - received).total_seconds() / 86400)
-        elif status in (Status.AWAITING_TRIAGE, Status.IN_TRIAGE):
+        if status in OPEN_STATUSES:  # every referral on the worklist, back from advice or not
             row["waiting"].append((now - received).days)
     start, end = month_bounds(month)
     episodes = AdviceEpisode.objects.filter(practice__parent_id__in=commissioners, given_at__gte=start, given_at__lt=end)
@@ -248,7 +248,9 @@ def drilldown(user: Any, *, month: datetime.date, practice: str = "", specialty:
     if advice:
         start, end = month_bounds(month)
         episodes = AdviceEpisode.objects.filter(given_at__gte=start, given_at__lt=end, practice__parent_id__in=commissioners)
-        if specialty and specialty != "none":
+        if specialty == "none":
+            episodes = episodes.none()  # advice is always given in a specialty: none lacks one
+        elif specialty:
             episodes = episodes.filter(specialty__code=specialty)
         if advice != "all":
             episodes = episodes.filter(outcome="" if advice == "pending" else advice)

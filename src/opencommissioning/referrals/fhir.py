@@ -2,8 +2,13 @@
 
 Structure is checked by ``fhir.resources`` (its R4B package reads R4 payloads); it does
 not check code values, so status, intent and priority are checked here, as is the NHS
-number's check digit. Every fault is collected and reported at once as an
-:class:`Issue` naming the element (a FHIRPath-like expression), never just the first.
+number (check digit, and a range that is issued: :func:`nhs_number_fault`). Every fault is
+collected and reported at once as an :class:`Issue` naming the element (a FHIRPath-like
+expression), never just the first. A value longer than the column that keeps it is refused,
+never cut to fit.
+
+:func:`request_digest` fingerprints what a request means (not how it is formatted), so a
+retry can be told from another request sent under the same identifier.
 
 No database here: the service resolves the specialty and the practice.
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +27,12 @@ import nhs_number
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
+
+from .lengths import (
+    ATTACHMENT_CONTENT_TYPE_MAX_LENGTH,
+    ATTACHMENT_TITLE_MAX_LENGTH,
+    IDENTIFIER_MAX_LENGTH,
+)
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 ODS_SYSTEM = "https://fhir.nhs.uk/Id/ods-organization-code"
@@ -51,12 +63,17 @@ class Issue:
 
 
 class IntakeRejected(Exception):
-    """The request is refused; nothing was stored. ``status`` is the HTTP status."""
+    """The request is refused; nothing was stored. ``status`` is the HTTP status.
+    ``identifier`` and ``digest``, when the request named an identifier: the caller tells an
+    identical retry of a referral already made (answered with it) from another request."""
 
-    def __init__(self, issues: list[Issue], status: int = 422, identifier: tuple[str, str] | None = None):
+    def __init__(self, issues: list[Issue], status: int = 422, identifier: tuple[str, str] | None = None,
+                 digest: str = "", identifier_path: str = "ServiceRequest.identifier"):
         self.issues = issues
         self.status = status
-        self.identifier = identifier  # when the request named one: a retry of a known referral
+        self.identifier = identifier
+        self.digest = digest
+        self.identifier_path = identifier_path
         super().__init__("; ".join(f"{i.expression}: {i.diagnostics}" for i in issues))
 
 
@@ -68,6 +85,8 @@ def operation_outcome(issues: list[Issue]) -> dict[str, Any]:
 class ParsedReferral:
     identifier_system: str
     identifier_value: str
+    identifier_path: str  # e.g. ServiceRequest.identifier[0]
+    digest: str  # request_digest(): what the request means, to tell a retry from another request
     nhs_number: str
     requested: str  # "referral" or "advice"
     priority: str
@@ -175,7 +194,34 @@ def _ods_of(reference: Any, resolver: _Resolver, depth: int = 0) -> str | None:
     return None
 
 
-def _nhs_number(sr: dict[str, Any], prefix: str, resolver: _Resolver, issues: list[Issue]) -> str:
+#: Where NHS numbers (and the other UK health numbers sharing their format) are issued, by
+#: the ``nhs-number`` package's ranges: England, Wales and the Isle of Man; Scotland's CHI;
+#: Northern Ireland's H&C; and 900 000 0000 to 999 999 9999, never issued to a patient and
+#: kept for test patients (the e-RS sandbox, our demo and tests). Unallocated and reserved
+#: ranges, and the Republic of Ireland's IHI, are refused.
+ISSUED_NHS_NUMBER_REGIONS = (
+    nhs_number.REGION_ENGLAND_WALES_IOM,
+    nhs_number.REGION_SCOTLAND,
+    nhs_number.REGION_NORTHERN_IRELAND,
+    nhs_number.REGION_SYNTHETIC,
+)
+
+
+def nhs_number_fault(digits: str) -> str | None:
+    """Why ``digits`` (spaces already taken out) is not an NHS number we accept, or None.
+    The reason never repeats the number: it is a patient identifier."""
+    if not (len(digits) == 10 and digits.isdigit() and nhs_number.is_valid(digits)):
+        return "the NHS number is not valid (it must be 10 digits and pass the check digit)"
+    if len(set(digits)) == 1:  # 0000000000 … 9999999999 pass the check digit; none is ever issued
+        return "the NHS number is not valid (ten identical digits are never issued)"
+    if not any(region.contains_number(digits) for region in ISSUED_NHS_NUMBER_REGIONS):
+        return "the NHS number is not valid (it is in a range that is not issued to patients)"
+    return None
+
+
+def _nhs_number(sr: dict[str, Any], prefix: str, resolver: _Resolver, issues: list[Issue]) -> tuple[str, str]:
+    """The patient's NHS number if it is acceptable ("" if not) and the digits as sent (for
+    the request's digest)."""
     subject = sr.get("subject")
     candidates: list[tuple[Any, str]] = []
     if isinstance(subject, dict):
@@ -195,14 +241,24 @@ def _nhs_number(sr: dict[str, Any], prefix: str, resolver: _Resolver, issues: li
             f"{NHS_NUMBER_SYSTEM}, or a Patient resource in the Bundle that has one)",
             "required",
         ))
-        return ""
+        return "", ""
     value, path = candidates[0]
     digits = "".join(str(value or "").split())
-    if not (len(digits) == 10 and digits.isdigit() and nhs_number.is_valid(digits)):
+    fault = nhs_number_fault(digits)
+    if fault is not None:
         # Never echo the number back: it is a patient identifier.
-        issues.append(Issue(path, f"{path}: the NHS number is not valid (it must be 10 digits and pass the check digit)", "value"))
-        return ""
-    return digits
+        issues.append(Issue(path, f"{path}: {fault}", "value"))
+        return "", digits
+    return digits, digits
+
+
+def _too_long(value: str, limit: int, where: str, what: str, issues: list[Issue]) -> bool:
+    """Refuse a value longer than its column (naming the element): never cut it to fit."""
+    if len(value) <= limit:
+        return False
+    issues.append(Issue(where, f"{where}: the {what} is {len(value)} characters long; at most {limit} are kept, "
+                               "so it is refused rather than cut", "too-long"))
+    return True
 
 
 def _attachments(resolver: _Resolver, max_bytes: int, issues: list[Issue]) -> list[tuple[str, str, bytes]]:
@@ -214,21 +270,46 @@ def _attachments(resolver: _Resolver, max_bytes: int, issues: list[Issue]) -> li
             attachment = content.get("attachment") if isinstance(content, dict) else None
             if not isinstance(attachment, dict) or not isinstance(attachment.get("data"), str):
                 continue
-            where = f"{path}.content[{i}].attachment.data"
+            where = f"{path}.content[{i}].attachment"
             encoded = attachment["data"]
             if len(encoded) * 3 // 4 > max_bytes + 3:
-                issues.append(Issue(where, f"{where}: the attachment is larger than the {max_bytes // (1024 * 1024)} MB allowed", "too-costly"))
+                issues.append(Issue(f"{where}.data", f"{where}.data: the attachment is larger than the {max_bytes // (1024 * 1024)} MB allowed", "too-costly"))
                 continue
             try:
                 data = base64.b64decode(encoded, validate=True)
             except (binascii.Error, ValueError):
-                issues.append(Issue(where, f"{where}: the attachment data is not valid base64", "invalid"))
+                issues.append(Issue(f"{where}.data", f"{where}.data: the attachment data is not valid base64", "invalid"))
                 continue
             if len(data) > max_bytes:
-                issues.append(Issue(where, f"{where}: the attachment is larger than the {max_bytes // (1024 * 1024)} MB allowed", "too-costly"))
+                issues.append(Issue(f"{where}.data", f"{where}.data: the attachment is larger than the {max_bytes // (1024 * 1024)} MB allowed", "too-costly"))
                 continue
-            found.append((str(attachment.get("title") or "")[:200], str(attachment.get("contentType") or "application/octet-stream")[:100], data))
+            title = str(attachment.get("title") or "")
+            content_type = str(attachment.get("contentType") or "application/octet-stream")
+            long_title = _too_long(title, ATTACHMENT_TITLE_MAX_LENGTH, f"{where}.title", "attachment's title", issues)
+            long_type = _too_long(content_type, ATTACHMENT_CONTENT_TYPE_MAX_LENGTH, f"{where}.contentType", "attachment's content type", issues)
+            if not (long_title or long_type):
+                found.append((title, content_type, data))
     return found
+
+
+def request_digest(*, identifier: tuple[str, str], nhs_digits: str, status: Any, intent: Any, requested: str, priority: Any,
+                   specialty_codings: list[tuple[str, str]], reason_codes: list[dict[str, str]], reason_text: str, notes: str,
+                   authored_on: Any, requester_ods: str | None, attachments: list[tuple[str, str, bytes]]) -> str:
+    """SHA-256 of what a request means: the values read from it, never its formatting (key
+    order, white space, a plain resource or the same one in a Bundle, ``Z`` or ``+00:00``),
+    so an identical retry has the same digest and a request with another patient, priority,
+    reason, status, specialty, note or attachment has another."""
+    if isinstance(authored_on, datetime.datetime):
+        authored_on = authored_on.astimezone(datetime.UTC).isoformat()
+    content = {
+        "identifier": list(identifier), "nhs_number": nhs_digits, "status": status, "intent": intent,
+        "requested": requested, "priority": priority, "specialty": [list(c) for c in specialty_codings],
+        "reason_codes": reason_codes, "reason_text": reason_text, "notes": notes, "authored_on": authored_on,
+        "requester": requester_ods,
+        "attachments": [[title, kind, hashlib.sha256(data).hexdigest()] for title, kind, data in attachments],
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def parse(body: bytes, *, max_attachment_bytes: int) -> ParsedReferral:
@@ -237,15 +318,24 @@ def parse(body: bytes, *, max_attachment_bytes: int) -> ParsedReferral:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise IntakeRejected([Issue("", f"the body is not JSON: {error}", "structure")], 400) from None
+    except RecursionError:
+        raise IntakeRejected([Issue("", "the body is not a FHIR resource: its JSON is nested too deeply to read", "structure")], 400) from None
     if not isinstance(document, dict):
         raise IntakeRejected([Issue("", "the body must be a FHIR resource (a JSON object)", "structure")], 400)
+    try:
+        return _parse(document, max_attachment_bytes=max_attachment_bytes)
+    except RecursionError:  # a deeply nested element inside an otherwise readable resource
+        raise IntakeRejected([Issue("", "the body is not a valid FHIR resource: an element is nested too deeply to read", "structure")], 400) from None
+
+
+def _parse(document: dict[str, Any], *, max_attachment_bytes: int) -> ParsedReferral:
     kind = document.get("resourceType")
     issues: list[Issue] = []
     bundle: dict[str, Any] | None = None
     if kind == "ServiceRequest":
         sr, prefix = document, "ServiceRequest"
         issues += _structure_issues(ServiceRequest, document, prefix)
-    elif kind == "Bundle":
+    elif kind == "Bundle" and document.get("type") == "message":
         bundle = document
         issues += _structure_issues(Bundle, document, "Bundle")
         requests = [
@@ -257,16 +347,28 @@ def parse(body: bytes, *, max_attachment_bytes: int) -> ParsedReferral:
             issues.append(Issue("Bundle.entry", f"Bundle.entry: the Bundle must carry exactly one ServiceRequest (it has {len(requests)})", "invalid"))
             raise IntakeRejected(issues, 400 if issues[:-1] else 422)
         sr, prefix = requests[0]
+    elif kind == "Bundle":
+        # A searchset, a transaction or a collection is not a request for one referral (a
+        # searchset is what a search returned); only a message Bundle (BaRS) carries one.
+        raise IntakeRejected([Issue("resourceType", f"resourceType: a Bundle of type {document.get('type')!r} is not a referral; "
+                                    "post a ServiceRequest (or a Bundle of type 'message' carrying exactly one)", "not-supported")], 400)
     else:
-        raise IntakeRejected([Issue("resourceType", f"resourceType: expected ServiceRequest (or a Bundle carrying one), not {kind!r}", "not-supported")], 400)
+        shown = kind if isinstance(kind, str) and len(kind) <= 64 else "something else"
+        raise IntakeRejected([Issue("resourceType", f"resourceType: expected ServiceRequest (or a message Bundle carrying one), not {shown!r}", "not-supported")], 400)
     structural = bool(issues)
     resolver = _Resolver(sr, bundle, prefix)
 
     identifier_system = identifier_value = ""
-    identifiers = [i for i in _list(sr.get("identifier")) if isinstance(i, dict) and i.get("system") and i.get("value")]
+    identifier_path = f"{prefix}.identifier"
+    identifiers = [(i, ident) for i, ident in enumerate(_list(sr.get("identifier"))) if isinstance(ident, dict) and ident.get("system") and ident.get("value")]
     if identifiers:
-        chosen = next((i for i in identifiers if i.get("system") == UBRN_SYSTEM), identifiers[0])
-        identifier_system, identifier_value = str(chosen["system"])[:200], str(chosen["value"])[:200]
+        index, chosen = next(((i, ident) for i, ident in identifiers if ident.get("system") == UBRN_SYSTEM), identifiers[0])
+        identifier_path = f"{prefix}.identifier[{index}]"
+        identifier_system, identifier_value = str(chosen["system"]), str(chosen["value"])
+        long_system = _too_long(identifier_system, IDENTIFIER_MAX_LENGTH, f"{identifier_path}.system", "identifier's system", issues)
+        long_value = _too_long(identifier_value, IDENTIFIER_MAX_LENGTH, f"{identifier_path}.value", "identifier's value", issues)
+        if long_system or long_value:
+            identifier_system = identifier_value = ""  # not one we could have stored: never a retry
     else:
         issues.append(Issue(f"{prefix}.identifier", f"{prefix}.identifier: give the request an identifier (system and value), so that a retry returns the same referral", "required"))
 
@@ -284,7 +386,7 @@ def parse(body: bytes, *, max_attachment_bytes: int) -> ParsedReferral:
     if priority not in REQUEST_PRIORITY:
         issues.append(Issue(f"{prefix}.priority", f"{prefix}.priority: {priority!r} is not a FHIR request priority (routine, urgent, asap or stat)", "code-invalid"))
 
-    nhs = _nhs_number(sr, prefix, resolver, issues)
+    nhs, nhs_digits = _nhs_number(sr, prefix, resolver, issues)
     attachments = _attachments(resolver, max_attachment_bytes, issues)
 
     requested = "referral"
@@ -297,7 +399,8 @@ def parse(body: bytes, *, max_attachment_bytes: int) -> ParsedReferral:
     texts = []
     for concept in _list(sr.get("reasonCode")):
         for c in _codings(concept):
-            reason_codes.append({k: str(c[k])[:200] for k in ("system", "code", "display") if c.get(k)})
+            # Kept whole (a JSON list, no column length): never cut.
+            reason_codes.append({k: str(c[k]) for k in ("system", "code", "display") if c.get(k)})
         if isinstance(concept, dict) and concept.get("text"):
             texts.append(str(concept["text"]))
     notes = "\n\n".join(str(n.get("text")) for n in _list(sr.get("note")) if isinstance(n, dict) and n.get("text"))
@@ -309,6 +412,14 @@ def parse(body: bytes, *, max_attachment_bytes: int) -> ParsedReferral:
                 authored_on = None
         except ValueError:
             authored_on = None
+    requester_ods = _ods_of(sr.get("requester"), resolver)
+    reason_text = "\n".join(texts)
+    digest = request_digest(
+        identifier=(identifier_system, identifier_value), nhs_digits=nhs_digits, status=status, intent=intent,
+        requested=requested, priority=priority, specialty_codings=specialty_codings, reason_codes=reason_codes,
+        reason_text=reason_text, notes=notes, authored_on=authored_on or sr.get("authoredOn"),
+        requester_ods=requester_ods, attachments=attachments,
+    )
 
     if issues:
         if structural:
@@ -317,20 +428,23 @@ def parse(body: bytes, *, max_attachment_bytes: int) -> ParsedReferral:
             code = 413
         else:
             code = 422
-        raise IntakeRejected(issues, code, (identifier_system, identifier_value) if identifier_value else None)
+        raise IntakeRejected(issues, code, (identifier_system, identifier_value) if identifier_value else None,
+                             digest=digest, identifier_path=identifier_path)
     return ParsedReferral(
         identifier_system=identifier_system,
         identifier_value=identifier_value,
+        identifier_path=identifier_path,
+        digest=digest,
         nhs_number=nhs,
         requested=requested,
         priority=str(priority),
         specialty_codings=specialty_codings,
         specialty_path=f"{prefix}.performerType",
         reason_codes=reason_codes,
-        reason_text="\n".join(texts),
+        reason_text=reason_text,
         notes=notes,
         authored_on=authored_on,
-        requester_ods=_ods_of(sr.get("requester"), resolver),
+        requester_ods=requester_ods,
         requester_path=f"{prefix}.requester",
         attachments=attachments,
     )

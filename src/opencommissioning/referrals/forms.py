@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.db.models import QuerySet
+
+from opencommissioning.core.models import Organisation
 
 from .models import (
     TOKEN_LABEL_MAX_LENGTH,
@@ -16,12 +21,29 @@ from .models import (
 
 
 class ReferralForm(forms.Form):
+    practice = forms.ModelChoiceField(
+        label="Referring from", queryset=Organisation.objects.none(), required=False, empty_label=None,
+        error_messages={"required": "Choose the practice you are referring from",
+                        "invalid_choice": "Choose one of the practices where you are a referrer"},
+    )
     nhs_number = forms.CharField(label="NHS number", max_length=12, error_messages={"required": "Enter the patient's NHS number"})
     requested = forms.ChoiceField(label="What do you need?", choices=Requested.choices, initial=Requested.ADVICE, widget=forms.RadioSelect)
     specialty = forms.ModelChoiceField(label="Specialty", queryset=Specialty.objects.all(), required=False, empty_label="Not sure (triage will decide)")
     priority = forms.ChoiceField(label="Priority", choices=Priority.choices, initial=Priority.ROUTINE)
     reason_text = forms.CharField(label="Reason for referral", widget=forms.Textarea(attrs={"rows": 4}), error_messages={"required": "Enter the reason for the referral"})
     notes = forms.CharField(label="Supporting notes (optional)", widget=forms.Textarea(attrs={"rows": 4}), required=False)
+
+    def __init__(self, *args: Any, practices: QuerySet[Organisation], **kwargs: Any) -> None:
+        """``practices``: where the referrer may refer from. With one, it is the form's
+        (hidden, and anything else sent is refused); with more, they choose."""
+        super().__init__(*args, **kwargs)
+        field = self.fields["practice"]
+        field.queryset = practices  # type: ignore[attr-defined]
+        if len(practices) > 1:
+            field.required = True
+        else:
+            field.widget = forms.HiddenInput()
+            field.initial = practices[0].pk if practices else None
 
 
 class AdviceForm(forms.Form):

@@ -16,9 +16,15 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from opencommissioning.core.models import Organisation
+
+from .lengths import (
+    ATTACHMENT_CONTENT_TYPE_MAX_LENGTH,
+    ATTACHMENT_TITLE_MAX_LENGTH,
+    IDENTIFIER_MAX_LENGTH,
+)
 
 
 class Specialty(models.Model):
@@ -133,8 +139,14 @@ FHIR_STATUS = {
 class Referral(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     practice = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="referrals")
-    identifier_system = models.CharField(max_length=200)
-    identifier_value = models.CharField(max_length=200)
+    identifier_system = models.CharField(max_length=IDENTIFIER_MAX_LENGTH)
+    identifier_value = models.CharField(max_length=IDENTIFIER_MAX_LENGTH)
+    request_digest = models.CharField(
+        max_length=64, blank=True,
+        help_text="SHA-256 of the request's meaningful content (fhir.request_digest), kept to tell a retry "
+                  "(same content: the same referral) from another request under the same identifier (409). "
+                  "Blank for form referrals and for referrals received before it was kept.",
+    )
     nhs_number = models.CharField("NHS number", max_length=10)
     requested = models.CharField(max_length=10, choices=Requested.choices, default=Requested.REFERRAL)
     specialty = models.ForeignKey(Specialty, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
@@ -144,6 +156,10 @@ class Referral(models.Model):
     notes = models.TextField(blank=True)
     authored_on = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField()
+    queued_at = models.DateTimeField(
+        help_text="When it last entered the triage queue: received, or sent back by the practice's reply or "
+                  "conversion (a reviewer's release does not restart it).",
+    )
     source = models.CharField(max_length=10, choices=Source.choices)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     token = models.ForeignKey(PracticeToken, null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
@@ -173,6 +189,7 @@ class Referral(models.Model):
             models.CheckConstraint(condition=Q(status__in=Status.values), name="referral_status_known"),
             models.CheckConstraint(condition=Q(priority__in=Priority.values), name="referral_priority_known"),
             models.CheckConstraint(condition=Q(nhs_number__regex=r"^[0-9]{10}$"), name="referral_nhs_number_ten_digits"),
+            models.CheckConstraint(condition=Q(queued_at__gte=F("received_at")), name="referral_queued_after_received"),
             # A claim is a reviewer and a time, and only a referral in triage is claimed.
             models.CheckConstraint(
                 condition=(Q(status=Status.IN_TRIAGE) & Q(claimed_by__isnull=False) & Q(claimed_at__isnull=False))
@@ -205,8 +222,8 @@ class Referral(models.Model):
 
 class ReferralAttachment(models.Model):
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="attachments")
-    title = models.CharField(max_length=200, blank=True)
-    content_type = models.CharField(max_length=100)
+    title = models.CharField(max_length=ATTACHMENT_TITLE_MAX_LENGTH, blank=True)
+    content_type = models.CharField(max_length=ATTACHMENT_CONTENT_TYPE_MAX_LENGTH)
     size = models.PositiveIntegerField()
     data = models.BinaryField()
 

@@ -11,6 +11,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 PENNY = Decimal("0.01")
 
+#: What a tariff may hold, checked on import (every problem named, nothing loaded):
+#: an attendance price from £0 to £100,000 in pounds and pence (outpatient attendances cost
+#: hundreds of pounds: more is a mistake in the file, such as pence in a pounds column); a
+#: market forces factor from 0.5 to 2 with at most 5 decimal places. With these, a price
+#: after its market forces factor always fits the money columns (10 digits, 2 after the point).
+MAX_ATTENDANCE_PRICE = Decimal("100000.00")
+MIN_MARKET_FORCES_FACTOR, MAX_MARKET_FORCES_FACTOR = Decimal("0.5"), Decimal("2")
+MARKET_FORCES_FACTOR_PLACES = 5
+
 
 def money(value: Decimal) -> Decimal:
     return value.quantize(PENNY, rounding=ROUND_HALF_UP)

@@ -112,9 +112,34 @@ def worklist(user: Any, *, specialty: str = "", priority: str = "") -> QuerySet[
     return qs
 
 
-def waiting_days(referral: Referral, now: datetime.datetime | None = None) -> int:
-    end = referral.first_decision_at or now or timezone.now()
-    return max((end - referral.received_at).days, 0)
+OPEN_STATUSES = (Status.AWAITING_TRIAGE, Status.IN_TRIAGE)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The two clocks of a referral awaiting (or in) triage, in whole days.
+
+    ``days``: since it was received; it never stops or restarts while the referral is on the
+    worklist, whatever happened in between (advice, a reply, a conversion).
+    ``in_queue_days``: since it last entered the queue (``Referral.queued_at``: received, or
+    sent back by the practice's reply to advice or its conversion to a referral; a reviewer's
+    claim and release do not restart it). ``requeued``: it has been back to the practice."""
+
+    days: int
+    in_queue_days: int
+    requeued: bool
+
+
+def waiting(referral: Referral, now: datetime.datetime | None = None) -> Wait | None:
+    """How long ``referral`` has waited, or None when it is not waiting for triage."""
+    if referral.status not in OPEN_STATUSES:
+        return None
+    now = now or timezone.now()
+    return Wait(
+        days=max((now - referral.received_at).days, 0),
+        in_queue_days=max((now - referral.queued_at).days, 0),
+        requeued=referral.queued_at > referral.received_at,
+    )
 
 
 def authenticate_token(raw: str) -> PracticeToken | None:

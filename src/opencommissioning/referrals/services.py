@@ -5,6 +5,11 @@ through its API token, named in the audit event), one transaction, one audit eve
 Audit payloads carry references, codes and states, never the NHS number or clinical
 text (the redaction filter is only a safety net).
 
+The referral's steps are stamped with the time they happen. ``at=`` records a step that
+happened earlier (the demo replays a month of triage this way); it may never be in the
+future nor before the referral's last step, so a history always reads in order. The audit
+event keeps the time it was written.
+
 The triage state machine (every other move is refused)::
 
     awaiting_triage --claim--> in_triage --release--> awaiting_triage
@@ -44,6 +49,7 @@ from .fhir import (
     IntakeRejected,
     Issue,
     ParsedReferral,
+    nhs_number_fault,
 )
 from .models import (
     TOKEN_LABEL_MAX_LENGTH,
@@ -94,6 +100,19 @@ def _audit(referral: Referral, *, by: Any, action: str, before: dict[str, Any] |
         before=before,
         after=after,
     )
+
+
+def _when(at: datetime.datetime | None, referral: Referral | None = None) -> datetime.datetime:
+    """The time of a step: now, or ``at`` (never in the future, never before the referral's
+    last step)."""
+    now = timezone.now()
+    if at is None:
+        return now
+    if at > now:
+        raise ValueError("a referral's step cannot be recorded in the future")
+    if referral is not None and at < referral.updated_at:
+        raise ValueError(f"a step of {referral.reference} cannot be recorded before its last step")
+    return at
 
 
 def _locked(referral: Referral | int) -> Referral:
@@ -165,8 +184,9 @@ class Intake:
 
 
 def receive_referral(*, token: PracticeToken, parsed: ParsedReferral) -> Intake:
-    """A referral posted by a practice's system. Idempotent by identifier: the same
-    identifier from the same practice returns the referral it made, never a second one."""
+    """A referral posted by a practice's system. Idempotent by identifier: the same request
+    again (same identifier, same digest) from the same practice returns the referral it
+    made, never a second one; another request under that identifier is refused (409)."""
     practice = token.practice
     if parsed.requester_ods and parsed.requester_ods != practice.ods_code:
         raise IntakeRejected([Issue(parsed.requester_path, f"{parsed.requester_path}: the requesting organisation {parsed.requester_ods} is not the practice this token was issued to ({practice.ods_code})", "security")], 422)
@@ -181,30 +201,46 @@ def receive_referral(*, token: PracticeToken, parsed: ParsedReferral) -> Intake:
                 nhs_number=parsed.nhs_number, requested=parsed.requested, specialty=specialty,
                 priority=parsed.priority, reason_codes=parsed.reason_codes, reason_text=parsed.reason_text,
                 notes=parsed.notes, authored_on=parsed.authored_on, attachments=parsed.attachments,
+                request_digest=parsed.digest,
             )
     except IntegrityError:
-        # Two deliveries of the same request raced; the other one won. Return its referral.
-        existing = _existing(parsed.identifier_system, parsed.identifier_value, practice)
+        # The identifier is taken: a retry (or two deliveries of the same request that
+        # raced, the other one winning) returns its referral; another request is refused.
+        existing = _existing(parsed.identifier_system, parsed.identifier_value, practice, path=parsed.identifier_path)
         if existing is None:
             raise
+        check_same_request(existing, parsed.digest, path=parsed.identifier_path)
         return Intake(existing, False)
     return Intake(referral, True)
 
 
-def _existing(system: str, value: str, practice: Organisation) -> Referral | None:
+def _existing(system: str, value: str, practice: Organisation, *, path: str = "ServiceRequest.identifier") -> Referral | None:
     existing = Referral.objects.select_related("practice", "specialty", "routed_service__provider").filter(identifier_system=system, identifier_value=value).first()
     if existing is not None and existing.practice_id != practice.pk:
-        raise IntakeRejected([Issue("ServiceRequest.identifier", "ServiceRequest.identifier: this identifier is already used by a referral from another organisation", "duplicate")], 409)
+        raise IntakeRejected([Issue(path, f"{path}: this identifier is already used by a referral from another organisation", "duplicate")], 409)
     return existing
 
 
-def _create(*, by: Any, token: PracticeToken | None, practice: Organisation, source: str, identifier_system: str, identifier_value: str, nhs_number: str, requested: str, specialty: Specialty | None, priority: str, reason_codes: list[dict[str, str]], reason_text: str, notes: str, authored_on: datetime.datetime | None, attachments: Iterable[tuple[str, str, bytes]] = ()) -> Referral:
-    now = timezone.now()
+def different_request(path: str) -> Issue:
+    return Issue(path, f"{path}: this identifier is already used for a different request (another patient, priority, "
+                       "reason, specialty, status or content); nothing was changed. Send a new request under a new "
+                       "identifier, or repeat the original request unchanged to read its referral", "duplicate")
+
+
+def check_same_request(existing: Referral, digest: str, *, path: str) -> None:
+    """Refuse (409) a request whose content differs from the one that made ``existing``.
+    A referral kept from before digests were kept (blank) is taken to be the same."""
+    if existing.request_digest and existing.request_digest != digest:
+        raise IntakeRejected([different_request(path)], 409)
+
+
+def _create(*, by: Any, token: PracticeToken | None, practice: Organisation, source: str, identifier_system: str, identifier_value: str, nhs_number: str, requested: str, specialty: Specialty | None, priority: str, reason_codes: list[dict[str, str]], reason_text: str, notes: str, authored_on: datetime.datetime | None, attachments: Iterable[tuple[str, str, bytes]] = (), request_digest: str = "", at: datetime.datetime | None = None) -> Referral:
+    now = _when(at)
     referral = Referral.objects.create(
         practice=practice, identifier_system=identifier_system, identifier_value=identifier_value,
-        nhs_number=nhs_number, requested=requested, specialty=specialty, priority=priority,
+        request_digest=request_digest, nhs_number=nhs_number, requested=requested, specialty=specialty, priority=priority,
         reason_codes=reason_codes, reason_text=reason_text, notes=notes, authored_on=authored_on,
-        received_at=now, updated_at=now, source=source, submitted_by=by if getattr(by, "pk", None) else None,
+        received_at=now, queued_at=now, updated_at=now, source=source, submitted_by=by if getattr(by, "pk", None) else None,
         token=token,
     )
     attached = 0
@@ -230,14 +266,12 @@ def _create(*, by: Any, token: PracticeToken | None, practice: Organisation, sou
 @transaction.atomic
 def submit_referral(*, by: User, practice: Organisation, nhs_number: str, specialty: Specialty | None, priority: str, requested: str, reason_text: str, notes: str = "") -> Referral:
     """A referral made on the form by a referrer in ``practice``."""
-    import nhs_number as nhs
-
     if practice.pk not in queries.organisations_where(by, "referrer"):
         raise PermissionError("only a referrer in the practice may refer from it")
     errors: dict[str, str] = {}
     digits = "".join(nhs_number.split())
-    if not (len(digits) == 10 and digits.isdigit() and nhs.is_valid(digits)):
-        errors["nhs_number"] = "Enter a valid NHS number: 10 digits that pass the check digit"
+    if nhs_number_fault(digits) is not None:
+        errors["nhs_number"] = "Enter a valid NHS number: 10 digits that pass the check digit, from a range issued to patients"
     if priority not in Priority.values:
         errors["priority"] = "Choose a priority"
     if requested not in Requested.values:
@@ -263,13 +297,13 @@ class AlreadyClaimed(ValidationError):
 
 
 @transaction.atomic
-def claim_referral(*, by: User, referral: Referral) -> Referral:
+def claim_referral(*, by: User, referral: Referral, at: datetime.datetime | None = None) -> Referral:
     """Claim one referral for triage. Safe under concurrency on every database: a single
     conditional UPDATE … WHERE status = awaiting triage AND claimed_by IS NULL, whose row
     count says who won (PostgreSQL re-checks the condition after a competing commit;
     SQLite runs writers one at a time)."""
     _require_reviewer(by, referral)
-    now = timezone.now()
+    now = _when(at, referral)
     won = Referral.objects.filter(pk=referral.pk, status=Status.AWAITING_TRIAGE, claimed_by__isnull=True).update(
         status=Status.IN_TRIAGE, claimed_by=by, claimed_at=now, version=F("version") + 1, updated_at=now
     )
@@ -335,15 +369,15 @@ def _pending_episode(referral: Referral) -> AdviceEpisode | None:
 
 
 @transaction.atomic
-def route_referral(*, by: User, referral: Referral, service: ProviderService) -> Referral:
+def route_referral(*, by: User, referral: Referral, service: ProviderService, at: datetime.datetime | None = None) -> Referral:
     """Accept the referral and route it to a provider service, with its expected price."""
     referral = _locked(referral)
     _require_reviewer(by, referral)
     _require_claimed_by(by, referral)
     if not service.active:
         raise ValidationError({"service": f"{service} is not taking referrals"})
-    now = timezone.now()
-    price = queries.price_for(service, timezone.localdate())
+    now = _when(at, referral)
+    price = queries.price_for(service, timezone.localdate(now))
     before = {"status": referral.status, "specialty": referral.specialty.code if referral.specialty_id else None}
     _decide(referral, Status.ROUTED, now)
     referral.requested = Requested.REFERRAL
@@ -367,7 +401,7 @@ def route_referral(*, by: User, referral: Referral, service: ProviderService) ->
 
 
 @transaction.atomic
-def give_advice(*, by: User, referral: Referral, advice: str, specialty: Specialty | None = None) -> AdviceEpisode:
+def give_advice(*, by: User, referral: Referral, advice: str, specialty: Specialty | None = None, at: datetime.datetime | None = None) -> AdviceEpisode:
     """Return advice and guidance to the referrer. The first advice on a referral opens
     a paid episode (fee by the scheme in force); advice after the referrer's reply
     continues the same episode and is not paid again."""
@@ -379,11 +413,12 @@ def give_advice(*, by: User, referral: Referral, advice: str, specialty: Special
     specialty = specialty or referral.specialty
     if specialty is None:
         raise ValidationError({"specialty": "Choose the specialty the advice is given in"})
-    now = timezone.now()
+    now = _when(at, referral)
+    day = timezone.localdate(now)
     episode = _pending_episode(referral)
     if episode is None:
-        scheme = queries.scheme_in_force(timezone.localdate())
-        tariff = queries.tariff_in_force(timezone.localdate())
+        scheme = queries.scheme_in_force(day)
+        tariff = queries.tariff_in_force(day)
         tariff_price = None
         if tariff is not None:
             tariff_price = TariffPrice.objects.filter(tariff=tariff, specialty=specialty).values_list("first_attendance", flat=True).first()
@@ -395,7 +430,7 @@ def give_advice(*, by: User, referral: Referral, advice: str, specialty: Special
                 fee = Decimal("0.00")  # no tariff price for the specialty: shown as such on the statement
         episode = AdviceEpisode.objects.create(
             referral=referral, practice=referral.practice, specialty=specialty, given_by=by, given_at=now,
-            period=queries.month_start(timezone.localdate()), advice=advice.strip(), scheme=scheme,
+            period=queries.month_start(day), advice=advice.strip(), scheme=scheme,
             tariff_price=tariff_price, fee=fee,
         )
         paid = True
@@ -417,13 +452,13 @@ def give_advice(*, by: User, referral: Referral, advice: str, specialty: Special
 
 
 @transaction.atomic
-def return_referral(*, by: User, referral: Referral, reasons: str) -> Referral:
+def return_referral(*, by: User, referral: Referral, reasons: str, at: datetime.datetime | None = None) -> Referral:
     referral = _locked(referral)
     _require_reviewer(by, referral)
     _require_claimed_by(by, referral)
     if not reasons.strip():
         raise ValidationError({"reasons": "Enter the reasons for returning the referral"})
-    now = timezone.now()
+    now = _when(at, referral)
     _decide(referral, Status.RETURNED, now)
     referral.returned_at, referral.return_reason = now, reasons.strip()
     referral.save()
@@ -440,19 +475,21 @@ def return_referral(*, by: User, referral: Referral, reasons: str) -> Referral:
 
 
 @transaction.atomic
-def reply_to_advice(*, by: User, referral: Referral, reply: str) -> Referral:
-    """The referrer answers the advice; the referral goes back to triage."""
+def reply_to_advice(*, by: User, referral: Referral, reply: str, at: datetime.datetime | None = None) -> Referral:
+    """The referrer answers the advice; the referral goes back to triage (its queue clock
+    restarts: ``queued_at``)."""
     referral = _locked(referral)
     _require_referrer(by, referral)
     _require(referral, Status.ADVICE_RETURNED)
     if not reply.strip():
         raise ValidationError({"reply": "Enter your reply to the advice"})
-    now = timezone.now()
+    now = _when(at, referral)
     episode = _pending_episode(referral)
     if episode is not None:
         episode.reply, episode.replied_at = reply.strip(), now
         episode.save(update_fields=["reply", "replied_at"])
     referral.status, referral.version, referral.updated_at = Status.AWAITING_TRIAGE, referral.version + 1, now
+    referral.queued_at = now
     referral.save()
     _event(referral, action="reply", from_status=Status.ADVICE_RETURNED, by=by, at=now, note=reply.strip())
     _audit(referral, by=by, action="reply", before={"status": Status.ADVICE_RETURNED}, after={"status": referral.status})
@@ -460,19 +497,20 @@ def reply_to_advice(*, by: User, referral: Referral, reply: str) -> Referral:
 
 
 @transaction.atomic
-def convert_to_referral(*, by: User, referral: Referral) -> Referral:
-    """The referrer turns advice into a referral: back to triage, to be routed."""
+def convert_to_referral(*, by: User, referral: Referral, at: datetime.datetime | None = None) -> Referral:
+    """The referrer turns advice into a referral: back to triage, to be routed (its queue
+    clock restarts: ``queued_at``)."""
     referral = _locked(referral)
     _require_referrer(by, referral)
     _require(referral, Status.ADVICE_RETURNED)
-    now = timezone.now()
+    now = _when(at, referral)
     episode = _pending_episode(referral)
     if episode is not None:
         episode.outcome, episode.outcome_at = AdviceOutcome.CONVERTED, now
         episode.save(update_fields=["outcome", "outcome_at"])
     before = {"status": referral.status, "requested": referral.requested}
     referral.status, referral.requested = Status.AWAITING_TRIAGE, Requested.REFERRAL
-    referral.version, referral.updated_at = referral.version + 1, now
+    referral.version, referral.updated_at, referral.queued_at = referral.version + 1, now, now
     referral.save()
     _event(referral, action="convert", from_status=Status.ADVICE_RETURNED, by=by, at=now, note="Converted to a referral by the practice")
     _audit(referral, by=by, action="convert", before=before, after={"status": referral.status, "requested": referral.requested, "advice_episode": episode.pk if episode else None})
@@ -480,11 +518,11 @@ def convert_to_referral(*, by: User, referral: Referral) -> Referral:
 
 
 @transaction.atomic
-def close_with_advice(*, by: User, referral: Referral) -> Referral:
+def close_with_advice(*, by: User, referral: Referral, at: datetime.datetime | None = None) -> Referral:
     referral = _locked(referral)
     _require_referrer(by, referral)
     _require(referral, Status.ADVICE_RETURNED)
-    now = timezone.now()
+    now = _when(at, referral)
     episode = _pending_episode(referral)
     if episode is not None:
         episode.outcome, episode.outcome_at = AdviceOutcome.CLOSED, now
@@ -596,16 +634,54 @@ def _read_csv(name: str, text: str, columns: tuple[str, ...], problems: list[Imp
     return rows
 
 
-def _money(value: str, name: str, row: int, column: str, problems: list[ImportProblem]) -> Decimal | None:
+def _decimal(value: str, name: str, row: int, column: str, problems: list[ImportProblem], what: str) -> Decimal | None:
+    """A finite number, or None with the problem named."""
     try:
-        amount = Decimal(value.replace("£", "").replace(",", ""))
+        amount = Decimal(value)
     except InvalidOperation:
-        problems.append(ImportProblem(name, row, column, f"{value!r} is not an amount of money"))
+        amount = None
+    if amount is None or not amount.is_finite():
+        problems.append(ImportProblem(name, row, column, f"{value!r} is not {what}"))
         return None
-    if not amount.is_finite() or amount < 0:
+    return amount
+
+
+def _places(amount: Decimal, places: int) -> bool:
+    """Whether ``amount`` (already known to be small) has at most ``places`` decimal places."""
+    return amount == amount.quantize(Decimal(1).scaleb(-places))
+
+
+def _money(value: str, name: str, row: int, column: str, problems: list[ImportProblem]) -> Decimal | None:
+    """A price in pounds and pence from £0 to ``pricing.MAX_ATTENDANCE_PRICE``: anything else
+    is named (file, row, column), never rounded or cut to fit."""
+    amount = _decimal(value.strip().replace("£", "").replace(",", ""), name, row, column, problems, "an amount of money")
+    if amount is None:
+        return None
+    if amount < 0:
         problems.append(ImportProblem(name, row, column, f"{value!r} must be zero or more"))
         return None
+    if amount > pricing.MAX_ATTENDANCE_PRICE:
+        problems.append(ImportProblem(name, row, column, f"{value!r} is more than £{pricing.MAX_ATTENDANCE_PRICE:,}, the most an attendance price may be"))
+        return None
+    places = TariffPrice._meta.get_field(column).decimal_places  # type: ignore[union-attr]
+    if not _places(amount, places):
+        problems.append(ImportProblem(name, row, column, f"{value!r} has more than {places} decimal places: give pounds and pence"))
+        return None
     return pricing.money(amount)
+
+
+def _factor(value: str, name: str, row: int, column: str, problems: list[ImportProblem]) -> Decimal | None:
+    low, high, places = pricing.MIN_MARKET_FORCES_FACTOR, pricing.MAX_MARKET_FORCES_FACTOR, pricing.MARKET_FORCES_FACTOR_PLACES
+    factor = _decimal(value.strip(), name, row, column, problems, f"a factor between {low} and {high}")
+    if factor is None:
+        return None
+    if not (low <= factor <= high):
+        problems.append(ImportProblem(name, row, column, f"{value!r} is not a factor between {low} and {high}"))
+        return None
+    if not _places(factor, places):
+        problems.append(ImportProblem(name, row, column, f"{value!r} has more than {places} decimal places"))
+        return None
+    return factor.quantize(Decimal(1).scaleb(-places))
 
 
 @transaction.atomic
@@ -618,6 +694,14 @@ def import_tariff(*, by: User | None, name: str, valid_from: datetime.date, pric
     problems: list[ImportProblem] = []
     if not name.strip():
         problems.append(ImportProblem("form", None, "name", "give the tariff a name"))
+    name_length = Tariff._meta.get_field("name").max_length or 0
+    if len(name.strip()) > name_length:
+        problems.append(ImportProblem("form", None, "name", f"the name is {len(name.strip())} characters long; keep it to {name_length} or fewer"))
+    files_length = Tariff._meta.get_field("source_files").max_length or 0
+    source_files = f"{prices_name}, {mff_name}"
+    if len(source_files) > files_length:
+        problems.append(ImportProblem("form", None, "files", f"the two file names are {len(source_files)} characters long together; "
+                                                             f"rename the files to keep them to {files_length} or fewer, so they can be recorded whole"))
     specialties = {s.code: s for s in Specialty.objects.all()}
     prices: dict[str, tuple[Decimal, Decimal]] = {}
     for row, values in _read_csv(prices_name, prices_csv, PRICE_COLUMNS, problems):
@@ -638,20 +722,14 @@ def import_tariff(*, by: User | None, name: str, valid_from: datetime.date, pric
             problems.append(ImportProblem(mff_name, row, "provider_ods_code", f"{code!r} is not a provider in the directory"))
         elif code in factors:
             problems.append(ImportProblem(mff_name, row, "provider_ods_code", f"{code} appears more than once"))
-        try:
-            factor = Decimal(values["market_forces_factor"])
-            if not factor.is_finite() or not (Decimal("0.5") <= factor <= Decimal("2")):
-                raise InvalidOperation
-        except InvalidOperation:
-            problems.append(ImportProblem(mff_name, row, "market_forces_factor", f"{values['market_forces_factor']!r} is not a factor between 0.5 and 2"))
-            continue
-        if code in providers and code not in factors:
-            factors[code] = factor.quantize(Decimal("0.00001"))
+        factor = _factor(values["market_forces_factor"], mff_name, row, "market_forces_factor", problems)
+        if factor is not None and code in providers and code not in factors:
+            factors[code] = factor
     if problems:
         raise ImportRejected(problems)
     digest = hashlib.sha256((prices_csv + "\0" + mff_csv).encode()).hexdigest()
     tariff = Tariff.objects.create(name=name.strip(), valid_from=valid_from, imported_at=timezone.now(), imported_by=by,
-                                   source_files=f"{prices_name}, {mff_name}"[:400], sha256=digest)
+                                   source_files=source_files, sha256=digest)
     TariffPrice.objects.bulk_create(TariffPrice(tariff=tariff, specialty=specialties[c], first_attendance=f, follow_up=u) for c, (f, u) in prices.items())
     MarketForcesFactor.objects.bulk_create(MarketForcesFactor(tariff=tariff, provider=providers[c], factor=v) for c, v in factors.items())
     record(by=by, action="tariff.import", obj=tariff, summary=f"Imported the tariff {tariff}: {len(prices)} prices, {len(factors)} market forces factors",

@@ -81,24 +81,25 @@ def referral_list(request: HttpRequest) -> HttpResponse:
 
 @requires(Perm.SUBMIT_REFERRALS)
 def referral_new(request: HttpRequest) -> HttpResponse:
-    practices = Organisation.objects.filter(pk__in=queries.organisations_where(request.user, Role.REFERRER))
-    practice = practices.first()
-    if practice is None:
+    practices = Organisation.objects.filter(pk__in=queries.organisations_where(request.user, Role.REFERRER)).order_by("name")
+    if not practices:
         return forbidden(request, "You are not a referrer in any practice.")
-    form = ReferralForm(request.POST or None)
+    form = ReferralForm(request.POST or None, practices=practices)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             referral = services.submit_referral(
-                by=request.user, practice=practice, nhs_number=data["nhs_number"], specialty=data["specialty"],
+                by=request.user, practice=data["practice"] or practices[0], nhs_number=data["nhs_number"], specialty=data["specialty"],
                 priority=data["priority"], requested=data["requested"], reason_text=data["reason_text"], notes=data["notes"],
             )
         except ValidationError as error:
             _apply(form, error)
+        except PermissionError as refused:
+            form.add_error("practice", str(refused))
         else:
             messages.success(request, f"Referral {referral.reference} sent for triage")
             return redirect("referrals:detail", public_id=referral.public_id)
-    return render(request, "referrals/referral_form.html", {"form": form, "practice": practice})
+    return render(request, "referrals/referral_form.html", {"form": form, "practice": practices[0], "several": len(practices) > 1})
 
 
 @requires(Perm.VIEW_REFERRALS)
@@ -114,7 +115,7 @@ def referral_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "is_reviewer": is_reviewer,
         "is_referrer": is_referrer,
         "claimed_by_me": referral.claimed_by_id == request.user.pk,
-        "waiting_days": queries.waiting_days(referral),
+        "wait": queries.waiting(referral),
         "reply_form": ReplyForm(),
     }
     return render(request, "referrals/referral_detail.html", context)
@@ -126,7 +127,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     priority = request.GET.get("priority", "")
     items = queries.worklist(request.user, specialty=specialty, priority=priority)
     now = timezone.now()
-    rows = [(r, queries.waiting_days(r, now)) for r in items[:200]]
+    rows = [(r, queries.waiting(r, now)) for r in items[:200]]
     return render(request, "referrals/worklist.html", {
         "rows": rows, "specialties": Specialty.objects.all(), "priorities": Priority.choices,
         "specialty": specialty, "priority": priority, "count": items.count(),
