@@ -237,6 +237,17 @@ def xmr(
     * All-equal values (MR-bar = 0): NHSRplotthedots' screening would drop every
       moving range and give NaN limits; here screening is skipped when MR-bar is 0,
       so the limits collapse onto the mean and nothing is flagged as special.
+    * Degenerate moving ranges (deliberate difference from NHSRplotthedots): when
+      screening would remove every non-zero moving range - a near-constant series
+      such as monthly counts of a rare event, ``0, 0, ..., 1, 0, ...`` - the screened
+      MR-bar is 0 and NHSRplotthedots draws both limits on the mean, so every 0 sits
+      "below the lower limit" (14 of 15 points special cause). Here the moving ranges
+      are then kept unscreened (screening exists to stop one outlier inflating MR-bar,
+      not to remove all the variation there is), so the limits keep their width and
+      only the event itself lies beyond them. The run rules still apply: a long run
+      of zeros is below a positive mean, so it can still be flagged as a shift -
+      rare events are better shown on a g or t chart (NHS England, *Making Data
+      Count*).
     * A segment of one point has NaN limits (no moving range) and is common cause.
     * ``values`` must be 1-d and finite (NHSRplotthedots also requires no gaps).
     * ``short_segment`` marks segments with fewer than 12 points, where
@@ -277,7 +288,12 @@ def xmr(
         mr_all[s + 1 : s + base.size] = mr
         amr = float(mr.mean()) if mr.size else float("nan")
         if screen_outliers and amr > 0:
-            amr = float(mr[mr < SCREEN * amr].mean())
+            kept = mr[mr < SCREEN * amr]
+            # Screening that would drop every non-zero moving range (a rare event in a
+            # run of equal values) would leave MR-bar 0: limits on the mean and every
+            # other point "beyond" them. Keep the unscreened MR-bar then.
+            if kept.size and kept.mean() > 0:
+                amr = float(kept.mean())
         mean[s:e] = mu
         amr_all[s:e] = amr
         segment[s:e] = k
