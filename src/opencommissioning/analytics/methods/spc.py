@@ -144,7 +144,8 @@ def _special_cause_types(
     outside: BoolArray,
     trend_length: int,
     shift_length: int,
-) -> StrArray:
+) -> tuple[StrArray, FloatArray]:
+    """NHSRplotthedots' label for each point, and its direction (+1 up, -1 down, 0)."""
     trend = _part_of(_seven_point_trend(y, trend_length), trend_length)
     two3 = _two_in_three(close, rtm)
     shift = _part_of(_one_side_run(rtm, shift_length), shift_length)
@@ -164,14 +165,16 @@ def _special_cause_types(
         np.char.add(f"{trend_length} Point Trend (", trend_label[trend]), "creasing)"
     )
     out[outside] = np.where(rtm[outside] == 1, "Above UCL", "Below LCL")
-    return out
+    way = np.zeros(n)
+    special = shift | two3 | outside
+    way[special] = np.where(rtm[special] > 0, 1.0, -1.0)
+    way[trend & ~outside] = np.where(direction[trend & ~outside] == 1, 1.0, -1.0)
+    return out, way
 
 
-def _point_types(types: StrArray, improvement: Improvement) -> StrArray:
-    up = (np.char.find(types, "Above") >= 0) | (np.char.find(types, "Increasing") >= 0)
-    down = (np.char.find(types, "Below") >= 0) | (np.char.find(types, "Decreasing") >= 0)
-    v = np.where(up, 1, np.where(down, -1, 0))
-    out = np.full(types.shape, COMMON_CAUSE, dtype="<U40")
+def _point_types(way: FloatArray, improvement: Improvement) -> StrArray:
+    v = way
+    out = np.full(way.shape, COMMON_CAUSE, dtype="<U40")
     if improvement == "neither":
         out[v > 0] = SPECIAL_CAUSE_NEUTRAL_HIGH
         out[v < 0] = SPECIAL_CAUSE_NEUTRAL_LOW
@@ -279,6 +282,7 @@ def xmr(
     mr_all = np.full(n, np.nan)
     segment: IntArray = np.empty(n, dtype=np.int64)
     types: NDArray[np.str_] = np.empty(n, dtype="<U40")
+    way = np.zeros(n)
     short = np.zeros(n, dtype=bool)
     for k, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
         seg = y[s:e]
@@ -306,10 +310,10 @@ def xmr(
     rtm = np.sign(y - mean)
     close = ~outside & ((y < nlpl) | (y > nupl))
     for s, e in zip(bounds[:-1], bounds[1:], strict=True):
-        types[s:e] = _special_cause_types(
+        types[s:e], way[s:e] = _special_cause_types(
             y[s:e], rtm[s:e], close[s:e], outside[s:e], trend_length, shift_length
         )
-    point_type = _point_types(types, improvement)
+    point_type = _point_types(way, improvement)
     variation = str(point_type[-1])
 
     assurance: str | None = None
