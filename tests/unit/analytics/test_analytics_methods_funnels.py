@@ -249,3 +249,7 @@ def test_exact_poisson_funnels_for_large_arrays_agree_with_the_direct_solution()
             for name in ("lower_95", "upper_95", "lower_998", "upper_998"):
                 a, b = getattr(big, name)[i], getattr(one, name)[0]
                 assert abs(a - b) * expected[i] <= 1e-10 * (b * expected[i] + 1), (method, name)
+    # one denominator repeated many times (a flat funnel) takes the direct route
+    same = funnel_limits("rate", np.full(50_000, 2_500.0), 120.0)
+    one = funnel_limits("rate", [2_500.0], 120.0)
+    assert np.all(same.upper_998 == one.upper_998[0]) and np.all(same.lower_95 == one.lower_95[0])

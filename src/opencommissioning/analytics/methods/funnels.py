@@ -140,6 +140,9 @@ def _solve_smoothly(solve: Callable[[FloatArray], FloatArray], e: FloatArray) ->
         n_grid = int(np.ceil((hi - lo) * _GRID_PER_LOG_UNIT)) + 4
     if not n_big or n_big <= 4 * n_grid:
         return solve(e)
+    if hi - lo < 1e-6:  # (nearly) one expected count: solve each distinct value once
+        distinct, inverse = np.unique(e, return_inverse=True)
+        return as_float(solve(as_float(distinct))[inverse.reshape(e.shape)])
     grid = np.linspace(lo, hi, n_grid)
     coef = CubicSpline(grid, np.log(solve(as_float(np.exp(grid))))).c  # (4, n_grid - 1)
     # the grid is uniform, so each point's interval is found by arithmetic, not search
