@@ -233,3 +233,23 @@ def test_proportion_overdispersion_and_validation():
 
 Z95 = stats.norm.ppf(0.975)
 Z998 = stats.norm.ppf(0.999)
+
+
+def test_exact_poisson_funnels_for_large_arrays_agree_with_the_direct_solution():
+    # A funnel for many denominators reads the exact solution off a dense spline; it must
+    # agree with the element-by-element solution (used for small arrays) to 1e-10 of
+    # the observed count + 1, across expected counts from below 1 to 10^5.
+    rng = np.random.default_rng(8)
+    expected = np.exp(rng.uniform(np.log(0.05), np.log(1e5), 60_000))
+    for method in ("observed_count", "expected_count"):
+        big = funnel_limits("ratio", expected, 1.0, poisson_limits=method)
+        sample = rng.choice(expected.size, 300, replace=False)
+        for i in sample[:60]:
+            one = funnel_limits("ratio", expected[i : i + 1], 1.0, poisson_limits=method)
+            for name in ("lower_95", "upper_95", "lower_998", "upper_998"):
+                a, b = getattr(big, name)[i], getattr(one, name)[0]
+                assert abs(a - b) * expected[i] <= 1e-10 * (b * expected[i] + 1), (method, name)
+    # one denominator repeated many times (a flat funnel) takes the direct route
+    same = funnel_limits("rate", np.full(50_000, 2_500.0), 120.0)
+    one = funnel_limits("rate", [2_500.0], 120.0)
+    assert np.all(same.upper_998 == one.upper_998[0]) and np.all(same.lower_95 == one.lower_95[0])

@@ -181,3 +181,71 @@ def test_quantiles_small_groups_and_validation():
         quantiles([1.0, 2.0], 2, polarity="up")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         quantiles([1.0, 2.0], 2, groups=["a"])
+
+
+# ------------------------------------------------- a zero quintile (issue 3, bug a)
+
+ZERO_Q = dict(lower=[0, 6, 4, 3, 1], upper=[1, 10, 8, 6, 4], value_type="rate")
+
+
+def test_sii_zero_rate_quintile_gives_finite_limits_without_transform():
+    # Before the fix: log(0) entered the simulation and the upper limit was NaN, silently.
+    r = sii([0, 8, 6, 4, 2], [100] * 5, **ZERO_Q, seed=5)
+    (alpha, beta), a, b = wls(np.array([0, 8, 6, 4, 2.0]), np.full(5, 100.0))
+    assert float(r.sii) == pytest.approx(beta, abs=1e-12)
+    for name in ("sii_lower", "sii_upper", "rii_lower", "rii_upper"):
+        assert np.isfinite(float(getattr(r, name))), name
+    assert float(r.sii_lower) < float(r.sii) < float(r.sii_upper)
+    # the zero quintile is simulated on its natural scale, with the standard error its
+    # 95% limits imply: (1 - 0) / 3.92; the others on the log scale as phe_sii
+    se = np.r_[1 / 3.919927969080108,
+               (np.log([10, 8, 6, 4]) - np.log([6, 4, 3, 1])) / 3.919927969080108]  # fmt: skip
+    sd_if_normal = np.sqrt(np.sum((wls_slope_weights(np.full(5, 100.0)) * se * [1, 8, 6, 4, 2]) ** 2))
+    assert float(r.sii_upper - r.sii_lower) == pytest.approx(2 * 1.96 * sd_if_normal, rel=0.25)
+
+
+def wls_slope_weights(pops):
+    a = pops / pops.sum()
+    b = np.cumsum(a) - a / 2
+    db = b - np.sum(a * b)
+    return a * db / np.sum(a * db * db)
+
+
+def test_sii_zero_quintile_with_transform_names_the_quintile_instead_of_dividing_by_zero():
+    # Before the fix: ZeroDivisionError. phe_sii's own regression stops on log(0) = -Inf.
+    with pytest.raises(ValueError, match=r"log of each value.*value \(or 95% limit\) of 0.0 at index 0"):
+        sii([0, 8, 6, 4, 2], [100] * 5, **ZERO_Q, transform=True)
+    grouped = np.array([[0, 8, 6, 4, 2], [9, 8, 6, 4, 2.0]])
+    with pytest.raises(ValueError, match=r"at index \(0, 0\)"):
+        sii(grouped, np.full((2, 5), 100.0), lower=grouped * 0.5, upper=grouped * 1.5 + 1,
+            value_type="rate", transform=True)  # fmt: skip
+
+
+def test_sii_proportions_of_zero_and_one_and_limits_off():
+    values = [0.0, 0.2, 0.5, 0.7, 1.0]
+    r = sii(values, [100] * 5, lower=[0, 0.1, 0.4, 0.6, 0.96], upper=[0.04, 0.3, 0.6, 0.8, 1],
+            value_type="proportion", seed=2)  # fmt: skip
+    assert np.isfinite([r.sii_lower, r.sii_upper, r.rii_lower, r.rii_upper]).all()
+    assert float(r.sii_lower) < float(r.sii) < float(r.sii_upper)
+    quick = sii(values, [100] * 5, lower=[0, 0.1, 0.4, 0.6, 0.96], upper=[0.04, 0.3, 0.6, 0.8, 1],
+                value_type="proportion", limits=False)  # fmt: skip
+    assert float(quick.sii) == float(r.sii) and np.isnan(quick.sii_lower)
+    with pytest.raises(ValueError, match="needs its 95% limits"):
+        sii(values, [100] * 5, se=[0.1] * 5, value_type="proportion")
+    with pytest.raises(ValueError, match="rates must be >= 0"):
+        sii([-1, 8, 6, 4, 2], [100] * 5, **ZERO_Q)
+
+
+def test_sii_groups_are_vectorised_and_match_one_group_at_a_time():
+    rng = np.random.default_rng(4)
+    v = rng.uniform(50, 150, (6, 5))
+    p = rng.uniform(1e4, 5e4, (6, 5))
+    together = sii(v, p, lower=v * 0.9, upper=v * 1.1, value_type="rate", repetitions=2000, seed=9)
+    # the generator stream is consumed group by group, so one call equals a loop
+    rng_stream = np.random.default_rng(9)
+    for g in range(6):
+        alone = sii(v[g], p[g], lower=v[g] * 0.9, upper=v[g] * 1.1, value_type="rate",
+                    repetitions=2000, seed=rng_stream)  # fmt: skip
+        assert float(alone.sii) == pytest.approx(together.sii[g], rel=1e-12)
+        assert float(alone.sii_lower) == pytest.approx(together.sii_lower[g], rel=1e-12)
+        assert float(alone.rii_upper) == pytest.approx(together.rii_upper[g], rel=1e-12)

@@ -250,3 +250,99 @@ def test_xmr_is_unchanged_by_a_change_of_units(values, shift, scale):
     near_line |= np.isclose(np.abs(y - a.mean), a.upper_2sigma - a.mean)
     assume(not near_line.any())
     assert b.special_cause_type.tolist() == a.special_cause_type.tolist()
+
+
+# ------------------------------------------ issue 3: widening and monotonicity for more
+
+
+@given(age_table(), st.integers(0, 3000), confidences, confidences)
+def test_isr_widens_with_confidence(table, observed, c1, c2):
+    assume(abs(c1 - c2) > 1e-6)
+    _, n = table
+    lo_c, hi_c = sorted((c1, c2))
+    ref_x, ref_n = np.arange(1.0, 20.0) * 10, np.full(19, 1e5)
+    for kind in ("ratio", "rate"):
+        narrow = isr(observed, n, ref_x, ref_n, confidence=lo_c, kind=kind)
+        wide = isr(observed, n, ref_x, ref_n, confidence=hi_c, kind=kind)
+        assert wide.lower <= narrow.lower * (1 + 1e-12) and wide.upper >= narrow.upper
+        assert wide.lower <= wide.value <= wide.upper
+
+
+@settings(max_examples=50)
+@given(age_table(), confidences)
+def test_isr_limits_monotone_in_observed_across_the_exact_byars_switch(table, conf):
+    _, n = table
+    observed = np.arange(0, 400, dtype=float)
+    r = isr(observed, np.broadcast_to(n, (400, 19)), np.arange(1.0, 20.0) * 10, np.full(19, 1e5),
+            confidence=conf)  # fmt: skip
+    assert np.all(np.diff(r.value) > 0)
+    assert np.all(np.diff(r.upper) > 0)
+    assert np.all(np.diff(r.lower) >= 0) and np.all(np.diff(r.lower[1:]) > 0)
+
+
+@settings(max_examples=60)
+@given(age_table(), st.integers(0, 18), confidences)
+def test_dsr_monotone_in_the_count_of_any_band(table, band, conf):
+    """One more event in any band raises the rate. Dobson's limits are *not* monotone in
+    a single band's count, and nor should they be: an extra event in a band that weighs
+    little per person (many people, small standard population) barely moves the rate
+    but adds to the total count O, which narrows the interval - e.g. counts 10 in 90+
+    (6 people) and 0 elsewhere (1 person each): one event in 5-9 lifts the rate from
+    1,667 to 7,167 per 100,000 but its 75% lower limit falls from 1,088.6 to 1,087.9.
+    The limits rise with the counts when the whole age profile scales (next test), or
+    when the added event weighs at least the average (checked here)."""
+    x, n = table
+    assume(x.sum() >= 10)
+    more = x.copy()
+    more[band] += 1
+    a, b = dsr(x, n, confidence=conf), dsr(more, n, confidence=conf)
+    assert b.value > a.value
+    weight = ESP2013 / n  # what one event adds to the rate, per band
+    if weight[band] >= np.sum(x * weight) / x.sum():
+        assert b.upper > a.upper
+
+
+@settings(max_examples=40)
+@given(age_table(), confidences)
+def test_dsr_limits_monotone_as_all_counts_scale(table, conf):
+    x, n = table
+    assume(x.sum() >= 10)
+    rs = [dsr(x * k, n * 1.0, confidence=conf) for k in (1, 2, 3)]
+    assert rs[0].lower < rs[1].lower < rs[2].lower
+    assert rs[0].upper < rs[1].upper < rs[2].upper
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=50), confidences, confidences)
+def test_mean_widens_with_confidence(values, c1, c2):
+    assume(abs(c1 - c2) > 1e-6)
+    assume(np.ptp(values) > 1e-6)
+    lo_c, hi_c = sorted((c1, c2))
+    narrow, wide = mean(values, confidence=lo_c), mean(values, confidence=hi_c)
+    assert wide.lower <= narrow.lower + 1e-9 * (1 + abs(narrow.lower))
+    assert wide.upper >= narrow.upper - 1e-9 * (1 + abs(narrow.upper))
+    assert wide.lower <= wide.value <= wide.upper
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.floats(20.0, 400.0), min_size=5, max_size=10),
+    st.lists(st.floats(1_000.0, 50_000.0), min_size=10, max_size=10),
+    st.sampled_from(["normal", "rate"]),
+    confidences,
+    confidences,
+)
+def test_sii_contains_the_value_and_widens_with_confidence_for_a_fixed_seed(
+    values, pops, value_type, c1, c2
+):
+    # With the same seed both levels read the same simulated slopes, so the wider level's
+    # order statistics lie outside the narrower level's.
+    assume(abs(c1 - c2) > 1e-3)
+    v = np.array(values)
+    p = np.array(pops[: v.size])
+    lo_c, hi_c = sorted((c1, c2))
+    kw = dict(lower=v * 0.9, upper=v * 1.1, value_type=value_type, repetitions=2000, seed=11)
+    narrow, wide = sii(v, p, confidence=lo_c, **kw), sii(v, p, confidence=hi_c, **kw)
+    assert float(wide.sii_lower) <= float(narrow.sii_lower) <= float(narrow.sii_upper)
+    assert float(narrow.sii_upper) <= float(wide.sii_upper)
+    assert float(wide.rii_lower) <= float(narrow.rii_lower)
+    assert float(narrow.rii_upper) <= float(wide.rii_upper)

@@ -191,3 +191,38 @@ def test_xmr_two_close_points_on_opposite_sides_are_common_cause():
     r = xmr(y)
     assert r.close_to_limits[14] and r.close_to_limits[15]
     assert r.point_type[-2:].tolist() == ["common_cause", "common_cause"]
+
+
+# ------------------------------------- degenerate moving ranges (issue 3, bug b)
+
+
+def test_xmr_rare_event_series_keeps_its_limits_instead_of_collapsing():
+    # Monthly counts of a rare event. NHSRplotthedots screens out the two moving ranges
+    # of 1 (both above 3.267 x MR-bar), leaving MR-bar 0: its limits sit on the mean and
+    # 14 of 15 points were "special cause improvement" (below the lower limit).
+    r = xmr([0] * 9 + [1] + [0] * 5, improvement="decrease")
+    assert r.mean_moving_range[0] == pytest.approx(2 / 14)  # unscreened
+    assert r.upper[0] == pytest.approx(1 / 15 + 2.66 * 2 / 14)
+    assert r.lower[0] == pytest.approx(1 / 15 - 2.66 * 2 / 14)
+    assert r.outside_limits.tolist() == [False] * 9 + [True] + [False] * 5
+    assert "Below LCL" not in r.special_cause_type.tolist()
+    assert r.special_cause_type[9] == "Above UCL" and r.point_type[9] == "special_cause_concern"
+    # the run rule still reads 9 zeros below a positive mean as a shift (documented)
+    assert (r.point_type == "special_cause_improvement").sum() == 9
+    assert r.point_type[10:].tolist() == ["common_cause"] * 5
+
+
+def test_xmr_near_constant_series_and_screening_that_still_applies():
+    blip = xmr([5.0] * 10 + [6.0] + [5.0] * 10)
+    assert blip.upper[0] > blip.mean[0] > blip.lower[0]
+    assert blip.outside_limits.sum() == 1 and blip.outside_limits[10]
+    # constant series: zero-width limits, nothing special, with or without screening
+    for screen in (True, False):
+        flat = xmr([3.0] * 12, screen_outliers=screen)
+        assert np.all(flat.upper == 3.0) and not flat.special_cause.any()
+    # screening still drops one large moving range when others remain
+    y = np.array([10, 11, 10, 11, 10, 11, 10, 30, 10, 11, 10, 11.0])
+    mr = np.abs(np.diff(y))
+    screened = xmr(y)
+    assert screened.mean_moving_range[0] == pytest.approx(mr[mr < 3.267 * mr.mean()].mean())
+    assert screened.mean_moving_range[0] < mr.mean()

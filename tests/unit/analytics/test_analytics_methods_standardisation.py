@@ -78,10 +78,14 @@ def test_dsr_small_totals_are_nan_and_nan_counts_are_zero():
     assert r.total_count.tolist() == [9, 10]
 
 
-def test_dsr_zero_population_gives_nan_and_bad_input_raises():
+def test_dsr_events_without_population_name_the_band_and_bad_input_raises():
     n = np.full((2, 19), 1000.0)
     n[0, 3] = 0
-    r = dsr(np.full((2, 19), 5.0), n)
+    with pytest.raises(ValueError, match="band 15-19 of group 0 has 5 events but a population of 0"):
+        dsr(np.full((2, 19), 5.0), n)
+    unknown = np.full((2, 19), 1000.0)
+    unknown[0, 3] = np.nan  # an unknown population leaves that group undefined
+    r = dsr(np.full((2, 19), 5.0), unknown)
     assert np.isnan(r.value[0]) and np.isfinite(r.value[1])
     with pytest.raises(ValueError):
         dsr(np.full(18, 5.0), np.full(18, 100.0))  # 18 bands against ESP2013
@@ -160,3 +164,44 @@ def test_isr_observed_totals_equal_age_breakdown_and_1d_is_scalar():
         isr(18, pop, ref_x, ref_n, kind="smr")  # type: ignore[arg-type]
     zero = isr(3, np.zeros(3), ref_x, ref_n)
     assert np.isnan(zero.value)
+
+
+# ------------------------------------------------- an empty age band (issue 3, bug c)
+
+# The DSR vignette's tiny population (PHEindicatormethods, DSR-vignette): 19 bands.
+TINY_POP = np.array([30, 35, 35, 35, 40, 40, 45, 50, 50, 50, 60, 60, 70, 75, 70, 60, 20, 20, 15.0])
+TINY_DEATHS = np.array([1, 1, 0, 0, 0, 1, 1, 3, 3, 3, 3, 10, 10, 10, 10, 8, 8, 8, 8.0])
+
+
+def test_dsr_an_empty_band_contributes_nothing_instead_of_making_the_rate_nan():
+    # Nobody aged 90+ and no deaths there: before the fix the whole DSR was NaN.
+    pop, deaths = TINY_POP.copy(), TINY_DEATHS.copy()
+    pop[18], deaths[18] = 0, 0
+    r = dsr(deaths, pop)
+    assert r.reliable and np.isfinite(r.value) and r.lower < r.value < r.upper
+    assert float(r.total_population) == TINY_POP[:18].sum()
+    # the band adds a rate of 0 weighted by its standard population (1,000 of 100,000)
+    # and no variance: the same as dropping the band but keeping the ESP total
+    kept = ESP2013[:18]
+    value = np.sum(deaths[:18] / pop[:18] * kept) / ESP2013.sum() * 1e5
+    var = np.sum(deaths[:18] * (kept / pop[:18]) ** 2) / ESP2013.sum() ** 2
+    assert float(r.value) == pytest.approx(value, rel=1e-12)
+    o = deaths.sum()
+    byars_hi = (o + 1) * (1 - 1 / (9 * (o + 1)) + 1.959963984540054 / (3 * np.sqrt(o + 1))) ** 3
+    assert float(r.upper) == pytest.approx(value + np.sqrt(var / o) * (byars_hi - o) * 1e5)
+    # one group with an empty band among others: only its own rate changes
+    both = dsr(np.vstack([TINY_DEATHS, deaths]), np.vstack([TINY_POP, pop]))
+    assert both.value[0] == pytest.approx(8283.016, abs=5e-4)  # the vignette's value
+    assert both.value[1] == pytest.approx(value, rel=1e-12)
+
+
+def test_dsr_empty_band_with_non_independent_events():
+    pop, deaths = TINY_POP.copy(), TINY_DEATHS.copy()
+    pop[0], deaths[0] = 0, 0
+    people = np.stack([deaths, np.zeros(19)])  # everyone had one event
+    r = dsr(people, pop, independent_events=False, frequencies=[1, 2])
+    assert float(r.value) == pytest.approx(float(dsr(deaths, pop).value), rel=1e-12)
+    assert float(r.upper) == pytest.approx(float(dsr(deaths, pop).upper), rel=1e-12)
+    with pytest.raises(ValueError, match="band 0-4 has 2 events"):
+        bad = np.stack([np.r_[0.0, deaths[1:]], np.r_[1.0, np.zeros(18)]])
+        dsr(bad, pop, independent_events=False, frequencies=[1, 2])

@@ -15,8 +15,10 @@ from ._common import (
     FloatArray,
     IntArray,
     as_float,
+    at_index,
     frozen,
     frozen_bool,
+    index_of,
     normalise_confidence,
 )
 
@@ -186,13 +188,6 @@ def _back_transform(v: FloatArray, value_type: ValueType) -> FloatArray:
     return v
 
 
-def _order_stat(samples: NDArray[np.float64], positions: tuple[int, int]) -> FloatArray:
-    """The values at 0-based ``positions`` of the sorted ``samples`` (what phe_sii
-    reads from its sorted vector), without a full sort."""
-    part = np.partition(samples, positions)
-    return as_float(part[list(positions)])
-
-
 def sii(
     quantile_values: ArrayLike,
     quantile_populations: ArrayLike,
@@ -201,12 +196,13 @@ def sii(
     se: ArrayLike | None = None,
     confidence: float = 0.95,
     repetitions: int = 100_000,
-    seed: int | None = 1,
+    seed: int | np.random.Generator | None = 1,
     *,
     value_type: ValueType = "normal",
     multiplier: float = 1,
     rii_method: Literal["phe", "mean"] = "phe",
     transform: bool = False,
+    limits: bool = True,
 ) -> SiiResult:
     """Slope and relative index of inequality across deprivation quantiles, as
     PHEindicatormethods ``phe_sii`` (Low A, Low A (2004) *Measuring the gap:
@@ -254,6 +250,18 @@ def sii(
     limits agree with ``phe_sii`` only to Monte Carlo error (about 1% of the
     interval width at 100,000 repetitions).
 
+    Zero values: a rate of 0, a proportion of 0 or 1, or a lower 95% limit of 0 has no
+    log / logit. ``phe_sii`` carries the resulting ``-Inf`` into its simulation (NaN
+    limits) and its regression stops with an error under ``transform = TRUE``. Here,
+    without ``transform``, such a quantile is simulated on its natural scale with the
+    standard error ``(upper - lower) / (2 * 1.96)`` its 95% limits imply (so a zero
+    quintile - no events in a small area - gives finite limits); with
+    ``transform=True`` the log / logit regression is undefined and ``ValueError``
+    names the quantile.
+
+    ``limits=False`` skips the simulation (limits NaN): the point estimates alone are
+    vectorised over groups, for SII / RII at scale.
+
     Validation (as ``phe_sii``): 5 to 100 quantiles, every population > 0, standard
     errors >= 0, proportions within [0, 1], at least 1,000 repetitions. Groups with
     any missing (NaN) value, standard error or population give NaN.
@@ -284,9 +292,14 @@ def sii(
         raise ValueError("quantile populations must all be greater than zero")
     if value_type == "proportion" and np.any((vals < 0) | (vals > 1)):
         raise ValueError("proportion values must all be between 0 and 1")
+    if value_type == "rate" and np.any(vals < 0):
+        idx = index_of(vals < 0)
+        raise ValueError(f"rates must be >= 0; got {float(vals[idx])!r}{at_index(idx)}")
 
+    centre = _transform(vals, value_type)
     if se is not None:
         se_t = as_float(np.broadcast_to(as_float(se), vals.shape))
+        natural_se = se_t if value_type == "normal" else np.full(vals.shape, np.nan)
     elif lower is not None and upper is not None:
         lo = as_float(np.broadcast_to(as_float(lower), vals.shape))
         hi = as_float(np.broadcast_to(as_float(upper), vals.shape))
@@ -294,60 +307,119 @@ def sii(
             raise ValueError("confidence limits of proportions must be between 0 and 1")
         z95 = float(special.ndtri(0.975))  # hard-coded 95%, as phe_sii
         se_t = as_float((_transform(hi, value_type) - _transform(lo, value_type)) / z95 / 2.0)
+        natural_se = as_float((hi - lo) / z95 / 2.0)
     else:
         raise ValueError("sii needs either se, or both lower and upper (95% limits)")
     if np.any(se_t < 0):
         raise ValueError("standard errors must be >= 0")
 
+    # A value of 0 (rates, proportions) or 1 (proportions) - or a lower limit of 0 - has
+    # no log / logit: phe_sii carries the resulting -Inf into its simulation and returns
+    # NaN limits (and its regression stops with an error when transform = TRUE). Such a
+    # quantile is ordinary data (no events in a small quintile), so we simulate it on
+    # its natural scale, with the standard error its 95% limits imply, instead.
+    missing = np.isnan(vals) | np.isnan(pops) | np.isnan(se_t)
+    boundary = ~missing & (~np.isfinite(centre) | ~np.isfinite(se_t))
+    if transform and np.any(boundary):
+        idx = index_of(boundary)
+        raise ValueError(
+            f"transform=True regresses the {'log' if value_type == 'rate' else 'logit'} of "
+            f"each value, which is undefined for a value (or 95% limit) of "
+            f"{float(vals[idx])!r}{at_index(idx)}; phe_sii stops here too. Use "
+            "transform=False for this group (its zero quantiles are then simulated on the "
+            "natural scale)"
+        )
+    if value_type != "normal" and np.any(boundary & np.isnan(natural_se)):
+        raise ValueError(
+            "a quantile whose value has no log / logit needs its 95% limits (lower, upper), "
+            "not a standard error on the transformed scale"
+        )
+
     flat_v = vals.reshape(-1, nq)
     flat_p = pops.reshape(-1, nq)
+    flat_c = centre.reshape(-1, nq)
     flat_se = se_t.reshape(-1, nq)
+    flat_b = boundary.reshape(-1, nq)
+    flat_nse = natural_se.reshape(-1, nq)
     n_groups = flat_v.shape[0]
-    out = np.full((6, n_groups), np.nan)
+    ok = ~missing.reshape(-1, nq).any(axis=1)
     m = float(multiplier)
+
+    # Weighted least squares, for every group at once: weights a (population shares),
+    # ranks b (cumulative midpoints); slope = cov_a(b, y) / var_a(b), intercept
+    # = mean_a(y) - slope * mean_a(b) - the same solution as phe_sii's lm on
+    # y sqrt(a) ~ sqrt(a) + b sqrt(a) - 1.
+    a = flat_p / flat_p.sum(axis=1, keepdims=True)
+    b = np.cumsum(a, axis=1) - a / 2.0
+    b_bar = np.sum(a * b, axis=1, keepdims=True)
+    db = b - b_bar
+    w_slope = a * db / np.sum(a * db * db, axis=1, keepdims=True)  # slope = w_slope . y
+    w_icept = a - b_bar * w_slope  # intercept = w_icept . y
+    y = flat_c if transform else flat_v
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alpha = np.sum(w_icept * y, axis=1)
+        beta = np.sum(w_slope * y, axis=1)
+
+    out = np.full((6, n_groups), np.nan)
+    if transform:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            top, bottom = _back_transform(alpha + beta, value_type), _back_transform(alpha, value_type)
+            out[0] = (top - bottom) * m
+            out[3] = top / bottom
+    elif rii_method == "phe":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[0] = beta * m
+            out[3] = (alpha + beta) / alpha
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[0] = beta * m
+            out[3] = (-1.0 if m < 0 else 1.0) * beta / np.sum(a * flat_v, axis=1)
+    if not transform and rii_method == "phe" and m < 0:
+        with np.errstate(divide="ignore"):
+            out[3] = 1.0 / out[3]
+    if transform and m < 0:
+        out[3] = 1.0 / out[3]
+    out[:, ~ok] = np.nan
+
     cv = conf + (1.0 - conf) / 2.0
     pos_lower = int(np.rint(reps * (1.0 - cv))) - 1
     pos_upper = int(np.rint(reps * cv)) - 1
     positions = (max(pos_lower, 0), min(pos_upper, reps - 1))
     rng = np.random.default_rng(seed)
-
-    for g in range(n_groups):
-        v, p, s = flat_v[g], flat_p[g], flat_se[g]
-        if np.any(np.isnan(v)) or np.any(np.isnan(p)) or np.any(np.isnan(s)):
-            continue
-        a = p / p.sum()
-        cum = np.cumsum(a)
-        b = cum - a / 2.0
-        sqrt_a = np.sqrt(a)
-        design = np.vstack([sqrt_a, b * sqrt_a])  # 2 x Q
-        solver = np.linalg.solve(design @ design.T, design)  # (M M')^-1 M
-        alpha, beta = solver @ (v * sqrt_a)
-
-        centre = _transform(v, value_type)
-        draws = rng.standard_normal((nq, reps))
-        draws *= s[:, np.newaxis]
-        draws += centre[:, np.newaxis]
+    # Groups are simulated in chunks of about 2 million draws: one generator call per
+    # chunk draws exactly the stream a group-by-group loop would.
+    chunk = max(1, 2_000_000 // (nq * reps))
+    todo = np.flatnonzero(ok) if limits else np.zeros(0, dtype=np.intp)
+    for start in range(0, todo.size, chunk):
+        g = todo[start : start + chunk]
+        draws = rng.standard_normal((g.size, nq, reps))
+        on_natural = flat_b[g][:, :, np.newaxis]
+        scale = np.where(flat_b[g], flat_nse[g], flat_se[g])[:, :, np.newaxis]
+        mid = np.where(flat_b[g], flat_v[g], flat_c[g])[:, :, np.newaxis]
+        draws *= scale
+        draws += mid
         if transform:
-            out[:, g] = _transformed_sii(solver, sqrt_a, centre, draws, value_type, m, positions)
+            slopes = np.einsum("gq,gqr->gr", w_slope[g], draws)
+            lims = _order_stat_rows(slopes, positions)
+            out[1:3, g], out[4:6, g] = _transformed_limits(
+                alpha[g], beta[g], lims, value_type, m
+            )
             continue
-        sims = _back_transform(draws, value_type)
-        params = solver @ (sims * sqrt_a[:, np.newaxis])  # 2 x R
-        sii_sims = params[1] * m
+        sims = draws if value_type == "normal" else np.where(
+            on_natural, draws, _back_transform(draws, value_type)
+        )
+        slopes = np.einsum("gq,gqr->gr", w_slope[g], sims)
         if rii_method == "phe":
-            rii_point = (alpha + beta) / alpha
+            icepts = np.einsum("gq,gqr->gr", w_icept[g], sims)
             with np.errstate(divide="ignore", invalid="ignore"):
-                rii_sims = (params[0] + params[1]) / params[0]
-            if m < 0:
-                rii_point = 1.0 / rii_point
-                with np.errstate(divide="ignore"):
+                rii_sims = (icepts + slopes) / icepts
+                if m < 0:
                     rii_sims = 1.0 / rii_sims
         else:
             sign = -1.0 if m < 0 else 1.0
-            rii_point = sign * beta / float(a @ v)
-            rii_sims = sign * params[1] / (a @ sims)
-        sii_lo, sii_hi = _order_stat(sii_sims, positions)
-        rii_lo, rii_hi = _order_stat(rii_sims, positions)
-        out[:, g] = (beta * m, sii_lo, sii_hi, rii_point, rii_lo, rii_hi)
+            rii_sims = sign * slopes / np.einsum("gq,gqr->gr", a[g], sims)
+        out[1:3, g] = _order_stat_rows(slopes * m, positions)
+        out[4:6, g] = _order_stat_rows(rii_sims, positions)
 
     shape = vals.shape[:-1]
     res = [frozen(row.reshape(shape)) for row in out]
@@ -366,37 +438,29 @@ def sii(
     )
 
 
-def _transformed_sii(
-    solver: NDArray[np.float64],
-    sqrt_a: FloatArray,
-    centre: FloatArray,
-    draws: NDArray[np.float64],
+def _order_stat_rows(samples: NDArray[np.float64], positions: tuple[int, int]) -> FloatArray:
+    """The values at 0-based ``positions`` of each row of ``samples`` once sorted
+    (what phe_sii reads from its sorted vector), as a ``(2, rows)`` array."""
+    part = np.partition(samples, positions, axis=-1)
+    return as_float(part[:, list(positions)].T)
+
+
+def _transformed_limits(
+    alpha: FloatArray,
+    beta: FloatArray,
+    slope_limits: FloatArray,
     value_type: ValueType,
     multiplier: float,
-    positions: tuple[int, int],
-) -> tuple[float, float, float, float, float, float]:
-    """SII and RII with limits for ``transform=True``: the regression on the
-    log / logit scale, back-transformed as ``phe_sii`` does (see :func:`sii`)."""
-    alpha, beta = solver @ (centre * sqrt_a)
-    slopes = (solver @ (draws * sqrt_a[:, np.newaxis]))[1]
-    slope_lo, slope_hi = _order_stat(slopes, positions)
+) -> tuple[FloatArray, FloatArray]:
+    """SII and RII limits for ``transform=True`` from the simulated slope limits on the
+    log / logit scale, about the midpoint ``alpha + beta / 2`` as ``phe_sii`` (see
+    :func:`sii`): rows are (lower, upper)."""
     mid = alpha + beta / 2.0
-
-    def back(t: float) -> float:
-        return float(_back_transform(as_float(t), value_type))
-
-    def difference(slope: float) -> float:
-        return back(mid + slope / 2.0) - back(mid - slope / 2.0)
-
-    def ratio(slope: float) -> float:
-        return back(mid + slope / 2.0) / back(mid - slope / 2.0)
-
-    m = multiplier
-    sii_point = (back(alpha + beta) - back(alpha)) * m
-    rii_point = back(alpha + beta) / back(alpha)
-    sii_lo, sii_hi = difference(float(slope_lo)) * m, difference(float(slope_hi)) * m
-    rii_lo, rii_hi = ratio(float(slope_lo)), ratio(float(slope_hi))
-    if m < 0:
-        sii_lo, sii_hi = sii_hi, sii_lo
-        rii_point, rii_lo, rii_hi = 1.0 / rii_point, 1.0 / rii_hi, 1.0 / rii_lo
-    return sii_point, sii_lo, sii_hi, rii_point, rii_lo, rii_hi
+    upper_end = _back_transform(mid + slope_limits / 2.0, value_type)
+    lower_end = _back_transform(mid - slope_limits / 2.0, value_type)
+    sii_lims = (upper_end - lower_end) * multiplier
+    rii_lims = upper_end / lower_end
+    if multiplier < 0:
+        sii_lims = sii_lims[::-1]
+        rii_lims = 1.0 / rii_lims[::-1]
+    return as_float(sii_lims), as_float(rii_lims)

@@ -144,7 +144,8 @@ def _special_cause_types(
     outside: BoolArray,
     trend_length: int,
     shift_length: int,
-) -> StrArray:
+) -> tuple[StrArray, FloatArray]:
+    """NHSRplotthedots' label for each point, and its direction (+1 up, -1 down, 0)."""
     trend = _part_of(_seven_point_trend(y, trend_length), trend_length)
     two3 = _two_in_three(close, rtm)
     shift = _part_of(_one_side_run(rtm, shift_length), shift_length)
@@ -164,14 +165,16 @@ def _special_cause_types(
         np.char.add(f"{trend_length} Point Trend (", trend_label[trend]), "creasing)"
     )
     out[outside] = np.where(rtm[outside] == 1, "Above UCL", "Below LCL")
-    return out
+    way = np.zeros(n)
+    special = shift | two3 | outside
+    way[special] = np.where(rtm[special] > 0, 1.0, -1.0)
+    way[trend & ~outside] = np.where(direction[trend & ~outside] == 1, 1.0, -1.0)
+    return out, way
 
 
-def _point_types(types: StrArray, improvement: Improvement) -> StrArray:
-    up = (np.char.find(types, "Above") >= 0) | (np.char.find(types, "Increasing") >= 0)
-    down = (np.char.find(types, "Below") >= 0) | (np.char.find(types, "Decreasing") >= 0)
-    v = np.where(up, 1, np.where(down, -1, 0))
-    out = np.full(types.shape, COMMON_CAUSE, dtype="<U40")
+def _point_types(way: FloatArray, improvement: Improvement) -> StrArray:
+    v = way
+    out = np.full(way.shape, COMMON_CAUSE, dtype="<U40")
     if improvement == "neither":
         out[v > 0] = SPECIAL_CAUSE_NEUTRAL_HIGH
         out[v < 0] = SPECIAL_CAUSE_NEUTRAL_LOW
@@ -237,6 +240,17 @@ def xmr(
     * All-equal values (MR-bar = 0): NHSRplotthedots' screening would drop every
       moving range and give NaN limits; here screening is skipped when MR-bar is 0,
       so the limits collapse onto the mean and nothing is flagged as special.
+    * Degenerate moving ranges (deliberate difference from NHSRplotthedots): when
+      screening would remove every non-zero moving range - a near-constant series
+      such as monthly counts of a rare event, ``0, 0, ..., 1, 0, ...`` - the screened
+      MR-bar is 0 and NHSRplotthedots draws both limits on the mean, so every 0 sits
+      "below the lower limit" (14 of 15 points special cause). Here the moving ranges
+      are then kept unscreened (screening exists to stop one outlier inflating MR-bar,
+      not to remove all the variation there is), so the limits keep their width and
+      only the event itself lies beyond them. The run rules still apply: a long run
+      of zeros is below a positive mean, so it can still be flagged as a shift -
+      rare events are better shown on a g or t chart (NHS England, *Making Data
+      Count*).
     * A segment of one point has NaN limits (no moving range) and is common cause.
     * ``values`` must be 1-d and finite (NHSRplotthedots also requires no gaps).
     * ``short_segment`` marks segments with fewer than 12 points, where
@@ -268,6 +282,7 @@ def xmr(
     mr_all = np.full(n, np.nan)
     segment: IntArray = np.empty(n, dtype=np.int64)
     types: NDArray[np.str_] = np.empty(n, dtype="<U40")
+    way = np.zeros(n)
     short = np.zeros(n, dtype=bool)
     for k, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
         seg = y[s:e]
@@ -277,7 +292,12 @@ def xmr(
         mr_all[s + 1 : s + base.size] = mr
         amr = float(mr.mean()) if mr.size else float("nan")
         if screen_outliers and amr > 0:
-            amr = float(mr[mr < SCREEN * amr].mean())
+            kept = mr[mr < SCREEN * amr]
+            # Screening that would drop every non-zero moving range (a rare event in a
+            # run of equal values) would leave MR-bar 0: limits on the mean and every
+            # other point "beyond" them. Keep the unscreened MR-bar then.
+            if kept.size and kept.mean() > 0:
+                amr = float(kept.mean())
         mean[s:e] = mu
         amr_all[s:e] = amr
         segment[s:e] = k
@@ -290,10 +310,10 @@ def xmr(
     rtm = np.sign(y - mean)
     close = ~outside & ((y < nlpl) | (y > nupl))
     for s, e in zip(bounds[:-1], bounds[1:], strict=True):
-        types[s:e] = _special_cause_types(
+        types[s:e], way[s:e] = _special_cause_types(
             y[s:e], rtm[s:e], close[s:e], outside[s:e], trend_length, shift_length
         )
-    point_type = _point_types(types, improvement)
+    point_type = _point_types(way, improvement)
     variation = str(point_type[-1])
 
     assurance: str | None = None

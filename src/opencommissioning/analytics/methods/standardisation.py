@@ -18,6 +18,7 @@ from ._common import (
     byars_upper,
     frozen,
     frozen_bool,
+    index_of,
     normalise_confidence,
     poisson_count_limits,
     require_non_negative,
@@ -72,6 +73,25 @@ def _na_zero(x: FloatArray) -> FloatArray:
     return as_float(np.where(np.isnan(x), 0.0, x))
 
 
+def _empty_bands_contribute_nothing(events: FloatArray, pop: FloatArray, bands: int) -> FloatArray:
+    """``pop`` with its zero entries replaced by infinity, so that an empty band adds
+    ``0 / inf = 0`` to the rate and to the variance; raises ``ValueError`` naming the
+    first band with events but no population."""
+    zero = pop == 0
+    bad = np.broadcast_to(zero, np.broadcast_shapes(zero.shape, events.shape)) & (events > 0)
+    if np.any(bad):
+        idx = index_of(np.asarray(bad))
+        where = idx if isinstance(idx, tuple) else (idx,)
+        label = ESP2013_BANDS[where[-1]] if bands == len(ESP2013_BANDS) else f"{where[-1]}"
+        group = f" of group {where[0] if len(where) == 2 else where[:-1]}" if len(where) > 1 else ""
+        n_events = float(np.broadcast_to(events, bad.shape)[where])
+        raise ValueError(
+            f"band {label}{group} has {n_events:g} events but a population of 0: events "
+            "need a population (check the population for that band)"
+        )
+    return as_float(np.where(zero, np.inf, pop))
+
+
 def dsr(
     counts: ArrayLike,
     populations: ArrayLike,
@@ -110,8 +130,15 @@ def dsr(
     ----------
     * Total count < 10: value and limits NaN (unreliable), ``reliable`` False.
     * NaN counts are treated as zero (as PHEindicatormethods ``na.zero``).
-    * A zero population in any band gives NaN for that group (PHEindicatormethods
-      raises); negative counts or populations raise ``ValueError``.
+    * An empty band - population 0 and no events (nobody aged 90+ in a small
+      practice) - contributes nothing: a rate of 0 weighted by its standard
+      population, with zero variance, so the DSR is that of the people who are
+      there. PHEindicatormethods ``calculate_dsr`` stops instead ("denominators must
+      all be greater than zero") for any zero population; we differ on purpose, as a
+      commissioner expects a small practice to get a rate.
+    * A band with events but a population of 0 is an error in the data and raises
+      ``ValueError`` naming the group and the band; a NaN (unknown) population gives
+      NaN for that group. Negative counts or populations raise ``ValueError``.
     """
     conf = normalise_confidence(confidence)
     x = as_float(counts)
@@ -129,19 +156,26 @@ def dsr(
         x = _na_zero(x)
     if x.size and np.min(x) < 0:
         require_non_negative(x, "counts")
+    empty_bands = False
     if pop.size and np.min(pop) > 0:  # the usual case: no per-group check needed
         pop_min: FloatArray | float = 1.0
     else:
-        pop_min = as_float(np.min(pop, axis=-1) if pop.ndim >= 1 else pop)
         require_non_negative(pop, "populations")
+        # NaN (unknown) populations make the group NaN; a zero population is an empty band
+        pop_min = as_float(np.where(np.isnan(pop), np.nan, 1.0))
+        pop_min = as_float(np.min(pop_min, axis=-1) if pop.ndim >= 1 else pop_min)
+        empty_bands = bool(np.any(pop == 0))
     require_non_negative(std, "standard_populations")
     m = float(multiplier)
     wsum = float(np.sum(std))
+    people = pop  # before empty bands are given an infinite population below
 
     if independent_events:
         if frequencies is not None:
             raise ValueError("frequencies is only used with independent_events=False")
         events = x
+        if empty_bands:
+            pop = _empty_bands_contribute_nothing(events, pop, std.shape[0])
         # Memory-lean for large tables: a single (groups x bands) temporary.
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.divide(events, pop)  # x / n
@@ -163,6 +197,10 @@ def dsr(
                 "with independent_events=False counts must be (..., frequencies, bands); "
                 f"got shape {x.shape} for {f.shape[0]} frequencies"
             )
+        if empty_bands:
+            pop = _empty_bands_contribute_nothing(
+                as_float(np.einsum("...ka,k->...a", x, f)), pop, std.shape[0]
+            )
         pop_f = pop[..., np.newaxis, :] if pop.ndim >= 1 else pop
         with np.errstate(divide="ignore", invalid="ignore"):
             sq = x / pop_f / pop_f  # people x (1/n)^2, per frequency
@@ -174,7 +212,7 @@ def dsr(
 
     shape = value.shape
     total = as_float(np.broadcast_to(np.sum(events, axis=-1), shape))
-    pop_b = pop if pop.ndim >= 1 else np.broadcast_to(pop, std.shape)
+    pop_b = people if people.ndim >= 1 else np.broadcast_to(people, std.shape)
     total_pop = as_float(np.broadcast_to(np.sum(pop_b, axis=-1), shape))
     bad_pop = np.broadcast_to(~(pop_min > 0), shape)  # zero (or NaN) population
     var = as_float(np.broadcast_to(var, shape))
