@@ -26,9 +26,11 @@ BASE: dict[str, Any] = {
     "multiplier": 1000,
     "polarity": "low_is_good",
     "disclosure": "none",
+    "disclosure_reason": "spec cases check the exact arithmetic",
     "source": {"name": "Spec", "url": "https://example.org/spec"},
     "authored_by": "Author",
     "checked_by": "Checker",
+    "review_status": "draft",
     "next_review": "2030-01-01",
     "denominator": {"table": "population"},
 }
