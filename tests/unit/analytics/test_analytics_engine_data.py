@@ -80,3 +80,22 @@ def test_cli_data_problems_are_one_message_and_exit_2(tmp_path: Path, capsys: py
     assert f"activity: column 'ae_minutes' is stored as string in 1 of 2 file(s): {june}" in err
     assert "Traceback" not in err
     assert cli.main(["sql", "--data", str(tmp_path / "nowhere")]) == 2
+
+
+def test_one_duckdb_engine_runs_folders_and_in_memory_tables_in_turn(tmp_path: Path) -> None:
+    """As the needs assessment does (the months from the folder, then spans and groupings
+    from relabelled in-memory tables): each run reads its own data, never a table a
+    previous run registered under the same name."""
+    folder = DataSource.from_folder(_data(tmp_path))
+    memory = DataSource(tables={name: folder.arrow(name) for name in ("population", "activity")})
+    one = DataSource(tables={"population": memory.tables["population"].slice(0, 19),
+                             "activity": memory.tables["activity"].slice(0, 7)})
+    indicators = load_catalogue()
+    reference = get_engine("reference")
+    engine = get_engine("duckdb")
+    try:
+        for data in (folder, one, folder, memory, one):
+            assert run_catalogue(indicators, engine, data).to_pylist() == \
+                run_catalogue(indicators, reference, data).to_pylist()
+    finally:
+        engine.close()

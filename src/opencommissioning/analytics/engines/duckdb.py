@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,8 @@ import duckdb
 import ibis
 import pyarrow as pa
 
-from .base import DataSource
+from ..compiler import Plan
+from .base import DataSource, Progress
 from .ibis_engine import IbisEngine
 
 if TYPE_CHECKING:
@@ -53,6 +55,7 @@ class DuckDBEngine(IbisEngine):
         config["memory_limit"] = (memory_limit or os.environ.get("OPENCOMMISSIONING_DUCKDB_MEMORY_LIMIT")
                                   or DEFAULT_MEMORY_LIMIT)
         self._con = duckdb.connect(database, config=config)
+        self._opened: set[str] = set()
         # as Ibis's own connection does: UTC, and no Python variables read as tables
         self._con.execute("SET TimeZone = 'UTC'")
         self._con.execute("SET python_enable_replacements = false")
@@ -64,8 +67,10 @@ class DuckDBEngine(IbisEngine):
 
     def open_table(self, table: str, data: DataSource) -> ir.Table:
         """An unbound Ibis table named ``oc_<table>``, backed by a DuckDB view of the
-        Parquet files (or the registered in-memory Arrow table)."""
+        Parquet files (or the registered in-memory Arrow table) until :meth:`execute`
+        ends."""
         name = f"oc_{table}"
+        self._release(name)
         if table in data.tables:
             arrow = data.tables[table]
             self._con.register(name, arrow)
@@ -73,7 +78,22 @@ class DuckDBEngine(IbisEngine):
         else:
             self._con.read_parquet(data.parquet_files(table)).create_view(name, replace=True)
             schema = data.schema(table)
+        self._opened.add(name)
         return ibis.table(ibis.Schema.from_pyarrow(schema), name=name)
+
+    def _release(self, name: str) -> None:
+        """Forget a view or registered table: a registered Arrow table would otherwise be
+        kept alive, and would hide a later view of the same name."""
+        self._con.unregister(name)
+        self._con.execute(f'DROP VIEW IF EXISTS "{name}"')
+        self._opened.discard(name)
+
+    def execute(self, plans: Sequence[Plan], data: DataSource, progress: Progress | None = None) -> list[pa.Table]:
+        try:
+            return super().execute(plans, data, progress)
+        finally:
+            for name in sorted(self._opened):
+                self._release(name)
 
     def sql(self, expr: ir.Table) -> str:
         """The DuckDB SQL of an expression built on :meth:`open_table`'s tables."""
