@@ -26,9 +26,11 @@ BASE: dict[str, Any] = {
     "multiplier": 1000,
     "polarity": "low_is_good",
     "disclosure": "none",
+    "disclosure_reason": "spec cases check the exact arithmetic",
     "source": {"name": "Spec", "url": "https://example.org/spec"},
     "authored_by": "Author",
     "checked_by": "Checker",
+    "review_status": "draft",
     "next_review": "2030-01-01",
     "denominator": {"table": "population"},
 }
@@ -63,6 +65,8 @@ class Case:
     activity: list[Row]
     expected: list[Row]
     deprivation: list[Row] = field(default_factory=list)
+    #: run for publication (each indicator's disclosure rule applied) or exact (the default)
+    publish: bool = False
 
 
 def _rate(n: float, d: float, m: float = 1000) -> Row:
@@ -122,6 +126,24 @@ def _isr_expected() -> list[Row]:
     return [{"organisation": o, "numerator": float(obs[i].sum()), "denominator": float(pops[i].sum()),
              "value": float(s.value[i]), "lower": float(s.lower[i]), "upper": float(s.upper[i])}
             for i, o in enumerate(("P1", "P2"))]
+
+
+def _isr_published() -> list[Row]:
+    """The ISR from the rounded total observed (22 -> 20, 23 -> 25) over the expected count
+    from the exact reference rates."""
+    import numpy as np
+
+    rows = _isr_expected()
+    obs = np.zeros((2, 19))
+    pops = np.array([[_bands_p1.get(b, 50) for b in AGE_BANDS], [_bands_p2.get(b, 50) for b in AGE_BANDS]],
+                    dtype=float)
+    i0, i70, i30 = AGE_BANDS.index("0-4"), AGE_BANDS.index("70-74"), AGE_BANDS.index("30-34")
+    obs[0, [i0, i70, i30]] = [12, 6, 4]
+    obs[1, [i0, i70]] = [3, 20]
+    s = methods.isr(np.array([20.0, 25.0]), pops, obs.sum(axis=0), pops.sum(axis=0), multiplier=100)
+    return [{**r, "numerator": n, "value": float(s.value[i]), "lower": float(s.lower[i]),
+             "upper": float(s.upper[i]), "suppressed": False}
+            for i, (r, n) in enumerate(zip(rows, (20.0, 25.0), strict=True))]
 
 
 def _mean(values: list[float]) -> Row:
@@ -293,14 +315,73 @@ CASES: list[Case] = [
          {"organisation": "R2", "period": "2024-01", **_mean([5])}],
     ),
     Case(
-        "disclosure control suppresses 1-7 and rounds the published numerator to 5",
+        "published: disclosure control suppresses 1-7, rounds the numerator to 5 and computes "
+        "the rate and its interval from the rounded count",
         indicator(numerator=EMERGENCY, disclosure={"suppress_at_or_below": 7, "round_to": 5}),
         [pop("P1", 1000), pop("P2", 1000), pop("P3", 1000)],
         [emergency("P1") for _ in range(3)] + [emergency("P2") for _ in range(12)],
         [{"organisation": "P1", "period": "2024-01", "numerator": None, "denominator": 1000.0,
           "value": None, "lower": None, "upper": None, "suppressed": True},
-         {"organisation": "P2", "period": "2024-01", **_rate(12, 1000), "numerator": 10.0, "suppressed": False},
+         {"organisation": "P2", "period": "2024-01", **_rate(10, 1000), "suppressed": False},
          {"organisation": "P3", "period": "2024-01", **_rate(0, 1000), "suppressed": False}],
+        publish=True,
+    ),
+    Case(
+        "exact (not for publication): the disclosure rule is not applied",
+        indicator(numerator=EMERGENCY, disclosure={"suppress_at_or_below": 7, "round_to": 5}),
+        [pop("P1", 1000), pop("P2", 1000)],
+        [emergency("P1") for _ in range(3)] + [emergency("P2") for _ in range(12)],
+        [{"organisation": "P1", "period": "2024-01", **_rate(3, 1000), "suppressed": False},
+         {"organisation": "P2", "period": "2024-01", **_rate(12, 1000), "suppressed": False}],
+    ),
+    Case(
+        "published proportion: Wilson limits on the rounded numerator; a count that would round "
+        "above its denominator is suppressed",
+        indicator(method="proportion", multiplier=100, level="provider", disclosure={"suppress_at_or_below": 7, "round_to": 5},
+                  denominator={"table": "activity", "where": {"setting": "ae_attendance"}},
+                  numerator={"where": {"ae_minutes": {"le": 240}}}),
+        [],
+        [act(setting="ae_attendance", provider="R1", ae_minutes=100 if i < 12 else 300) for i in range(13)]
+        + [act(setting="ae_attendance", provider="R2", ae_minutes=60) for _ in range(9)]
+        + [act(setting="ae_attendance", provider="R3", ae_minutes=60 if i < 3 else 500) for i in range(20)],
+        [{"organisation": "R1", "period": "2024-01", **_prop(10, 13), "suppressed": False},
+         {"organisation": "R2", "period": "2024-01", "numerator": None, "denominator": 9.0, "value": None,
+          "lower": None, "upper": None, "suppressed": True},
+         {"organisation": "R3", "period": "2024-01", "numerator": None, "denominator": 20.0, "value": None,
+          "lower": None, "upper": None, "suppressed": True}],
+        publish=True,
+    ),
+    Case(
+        "published ISR: the rounded total observed over the expected count (exact reference rates)",
+        indicator(method="isr", multiplier=100, numerator=EMERGENCY, disclosure={"suppress_at_or_below": 7, "round_to": 5}),
+        _std_pop(),
+        _std_activity(),
+        [{**r, "period": "2024-01"} for r in _isr_published()],
+        publish=True,
+    ),
+    Case(
+        "published DSR: the total count is rounded; the rate comes from the exact counts by age band, "
+        "which are never published",
+        indicator(method="dsr", multiplier=100000, numerator=EMERGENCY, disclosure={"suppress_at_or_below": 7, "round_to": 5}),
+        _std_pop(),
+        _std_activity(),
+        [{**_dsr_expected("P1", _bands_p1, 12, 6, 4), "numerator": 20.0, "period": "2024-01"},
+         {**_dsr_expected("P2", _bands_p2, 3, 20, 0), "numerator": 25.0, "period": "2024-01"}],
+        publish=True,
+    ),
+    Case(
+        "published mean: suppressed at 7 or fewer records; the count of records and their total "
+        "are rounded, the mean and its interval exact",
+        indicator(method="mean", multiplier=1, level="provider", denominator=None, disclosure={"suppress_at_or_below": 7, "round_to": 5},
+                  numerator={**EMERGENCY, "measure": {"mean": "length_of_stay"}}),
+        [],
+        [emergency(length_of_stay=d) for d in (0, 1, 2, 3, 4, 5, 6, 9)]
+        + [emergency(length_of_stay=d, provider="R2") for d in (1, 2, 3)],
+        [{"organisation": "R1", "period": "2024-01", **_mean([0, 1, 2, 3, 4, 5, 6, 9]), "numerator": 30.0,
+          "denominator": 10.0, "suppressed": False},
+         {"organisation": "R2", "period": "2024-01", "numerator": None, "denominator": None, "value": None,
+          "lower": None, "upper": None, "suppressed": True}],
+        publish=True,
     ),
     Case(
         "practice results carry the practice's deprivation quintile",

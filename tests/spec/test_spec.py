@@ -31,7 +31,7 @@ def run_case(case: Case, engine: Engine) -> list[dict[str, object]]:
               "activity": datamodel.from_rows("activity", case.activity)}
     if case.deprivation:
         tables["deprivation"] = datamodel.from_rows("deprivation", case.deprivation)
-    return run_catalogue(indicators, engine, DataSource(tables=tables)).to_pylist()
+    return run_catalogue(indicators, engine, DataSource(tables=tables), publish=case.publish).to_pylist()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -447,16 +447,36 @@ def _check_numerator(ind: Indicator, base: _Base, num: np.ndarray[Any, Any], den
         )
 
 
+def _rounded(x: np.ndarray[Any, Any], round_to: float) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Round to the nearest ``round_to`` (halves up), a true zero staying zero and nothing
+    else becoming zero, as :func:`methods.disclosure_control` rounds."""
+    r = np.floor(np.asarray(x, dtype=np.float64) / round_to + 0.5) * round_to
+    return np.where(x == 0, 0.0, np.where(r == 0, round_to, r))
+
+
 def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Table | None = None,
-               keys: _Keys | None = None) -> pa.Table:
+               keys: _Keys | None = None, *, publish: bool = False) -> pa.Table:
     """One indicator's result table from the plan outputs, sorted by organisation and
-    period."""
+    period.
+
+    ``publish=False`` (the default, for internal callers such as the needs assessment,
+    which applies its own public rounding): exact counts, values and intervals, nothing
+    suppressed - not for publication. ``publish=True`` applies the indicator's disclosure
+    rule so that nothing published can be worked back to an exact count: small counts are
+    suppressed (value and interval null), the numerator is rounded, and the value and
+    interval are computed from the rounded numerator with the indicator's method -
+    proportion and crude rate directly, an ISR as the rounded total observed over the
+    expected count; a mean is suppressed when its number of records is at or below the
+    threshold and its count and total are rounded; a DSR (from the exact counts by age
+    band, which are never published) publishes its rounded total. See the README."""
     keys = keys or _Keys(outputs)
     ind = binding.indicator
+    rule = ind.disclosure if publish else None
     num_t = outputs[binding.numerator.plan]
     conf = ind.confidence
     mult = ind.multiplier
     by_age = ind.method in ("dsr", "isr")
+    suppressed: np.ndarray[Any, np.dtype[np.bool_]]
     if ind.method == "mean":
         if binding.count is None or binding.sumsq is None:  # pragma: no cover
             raise ValueError("a mean binding needs count and sumsq")
@@ -473,11 +493,19 @@ def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Ta
         value = np.asarray(r.value) * mult
         lower, upper = np.asarray(r.lower) * mult, np.asarray(r.upper) * mult
         numerator, denominator = sums, counts
+        suppressed = np.zeros(len(counts), dtype=bool)
+        if rule is not None:
+            # the rule applies to the number of records (admissions), the count shown
+            dc = methods.disclosure_control(counts, rule.suppress_at_or_below, rule.round_to)
+            suppressed = np.array(dc.suppressed, dtype=bool)
+            denominator = np.array(dc.value, dtype=np.float64)
+            numerator = _rounded(sums, rule.round_to)
     else:
         if binding.denominator is None:  # pragma: no cover
             raise ValueError("a denominator is required")
         den_t = outputs[binding.denominator.plan]
         base = keys.base(den_t)
+        published: np.ndarray[Any, np.dtype[np.float64]] | None = None
         if by_age:
             assert ind.denominator is not None  # noqa: S101 - narrowing for mypy
             bands = allowed_bands(ind.denominator.where, condition_matches)
@@ -486,22 +514,6 @@ def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Ta
             keep = pops.sum(axis=1) > 0
             obs, pops = obs[keep], pops[keep]
             numerator, denominator = obs.sum(axis=1), pops.sum(axis=1)
-            band_idx = [AGE_BANDS.index(b) for b in bands]
-            if ind.method == "dsr":
-                d = methods.dsr(obs, pops, standard_populations=np.asarray(methods.ESP2013)[band_idx],
-                                confidence=conf, multiplier=mult)
-                value, lower, upper = np.asarray(d.value), np.asarray(d.lower), np.asarray(d.upper)
-            else:
-                periods = (base.keys % keys.n_periods)[keep]
-                ref_counts = np.zeros_like(obs)
-                ref_pops = np.zeros_like(pops)
-                for p in np.unique(periods):
-                    sel = periods == p
-                    ref_counts[sel] = obs[sel].sum(axis=0)
-                    ref_pops[sel] = pops[sel].sum(axis=0)
-                s = methods.isr(obs, pops, ref_counts, ref_pops, confidence=conf, kind="ratio",
-                                multiplier=mult)
-                value, lower, upper = np.asarray(s.value), np.asarray(s.lower), np.asarray(s.upper)
         else:
             num = _gather(base, num_t, binding.numerator.measure, None)
             den = _gather(base, den_t, binding.denominator.measure, None)
@@ -509,21 +521,46 @@ def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Ta
             numerator, denominator = num[keep], den[keep]
             if ind.method == "proportion":
                 _check_numerator(ind, base, num * keep, den)
-                p = methods.proportion(numerator, denominator, confidence=conf, multiplier=mult)
-                value, lower, upper = np.asarray(p.value), np.asarray(p.lower), np.asarray(p.upper)
-            else:
-                c = methods.rate(numerator, denominator, confidence=conf, multiplier=mult)
-                value, lower, upper = np.asarray(c.value), np.asarray(c.lower), np.asarray(c.upper)
+        suppressed = np.zeros(len(numerator), dtype=bool)
+        counted = numerator  # the count the value and interval are computed from
+        if rule is not None:
+            dc = methods.disclosure_control(numerator, rule.suppress_at_or_below, rule.round_to)
+            suppressed = np.array(dc.suppressed, dtype=bool)
+            published = np.array(dc.value, dtype=np.float64)
+            if ind.method == "proportion":
+                # a count rounded above its denominator would be a proportion over 100%
+                # and would show the complement (denominator - numerator) is small
+                suppressed |= np.nan_to_num(published) > denominator
+            counted = np.where(suppressed, 0.0, published)
+        if ind.method == "dsr":
+            band_idx = [AGE_BANDS.index(b) for b in bands]
+            d = methods.dsr(obs, pops, standard_populations=np.asarray(methods.ESP2013)[band_idx],
+                            confidence=conf, multiplier=mult)
+            value, lower, upper = np.asarray(d.value), np.asarray(d.lower), np.asarray(d.upper)
+        elif ind.method == "isr":
+            periods = (base.keys % keys.n_periods)[keep]
+            ref_counts = np.zeros_like(obs)
+            ref_pops = np.zeros_like(pops)
+            for p in np.unique(periods):
+                sel = periods == p
+                ref_counts[sel] = obs[sel].sum(axis=0)
+                ref_pops[sel] = pops[sel].sum(axis=0)
+            # the reference rates are the exact ones; the observed count is the
+            # published (rounded) total when a disclosure rule applies
+            s = methods.isr(obs if rule is None else counted, pops, ref_counts, ref_pops,
+                            confidence=conf, kind="ratio", multiplier=mult)
+            value, lower, upper = np.asarray(s.value), np.asarray(s.lower), np.asarray(s.upper)
+        elif ind.method == "proportion":
+            p = methods.proportion(counted, denominator, confidence=conf, multiplier=mult)
+            value, lower, upper = np.asarray(p.value), np.asarray(p.lower), np.asarray(p.upper)
+        else:
+            c = methods.rate(counted, denominator, confidence=conf, multiplier=mult)
+            value, lower, upper = np.asarray(c.value), np.asarray(c.lower), np.asarray(c.upper)
+        if published is not None:
+            numerator = published
     organisation = base.organisation.filter(pa.array(keep))
     period = base.period.filter(pa.array(keep))
     n = len(organisation)
-    suppressed = np.zeros(n, dtype=bool)
-    published = numerator.astype(np.float64)
-    if ind.disclosure is not None:
-        dc = methods.disclosure_control(numerator, ind.disclosure.suppress_at_or_below,
-                                        ind.disclosure.round_to)
-        suppressed = np.asarray(dc.suppressed, dtype=bool)
-        published = np.asarray(dc.value, dtype=np.float64)
     quintile: pa.Array = pa.nulls(n, pa.int8())
     if deprivation is not None and ind.level == "practice" and n:
         pos = pc.index_in(organisation, value_set=deprivation["organisation"].combine_chunks())
@@ -539,8 +576,9 @@ def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Ta
         "level": pa.repeat(pa.scalar(ind.level, pa.string()), n),
         "organisation": organisation.cast(pa.string()),
         "period": period.cast(pa.string()),
-        "numerator": col(published),
-        "denominator": pa.array(np.asarray(denominator, dtype=np.float64), pa.float64()),
+        "numerator": col(numerator),
+        # a mean's denominator (its count of records) is null where suppressed
+        "denominator": pa.array(np.asarray(denominator, dtype=np.float64), pa.float64(), from_pandas=True),
         "value": col(value),
         "lower": col(lower),
         "upper": col(upper),
@@ -553,11 +591,19 @@ def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Ta
     }, schema=RESULT_SCHEMA)
 
 
-def finish(compiled: Compiled, outputs: Sequence[pa.Table], deprivation: pa.Table | None = None) -> pa.Table:
-    """Every indicator's results, sorted by indicator, organisation and period."""
+#: Parquet/Arrow metadata saying whether a result table may be published.
+PUBLISHED_METADATA = {b"opencommissioning.disclosure": b"applied: each indicator's disclosure rule"}
+EXACT_METADATA = {b"opencommissioning.disclosure": b"none: exact figures, NOT FOR PUBLICATION"}
+
+
+def finish(compiled: Compiled, outputs: Sequence[pa.Table], deprivation: pa.Table | None = None,
+           *, publish: bool = False) -> pa.Table:
+    """Every indicator's results, sorted by indicator, organisation and period: exact
+    (the default; not for publication) or, with ``publish=True``, through each
+    indicator's disclosure rule (:func:`finish_one`). The table's schema metadata says
+    which (:data:`PUBLISHED_METADATA` / :data:`EXACT_METADATA`)."""
     keys = _Keys(outputs)
     bindings = sorted(compiled.bindings, key=lambda b: b.indicator.id)
-    parts = [finish_one(b, outputs, deprivation, keys) for b in bindings]
-    if not parts:
-        return RESULT_SCHEMA.empty_table()
-    return pa.concat_tables(parts)
+    parts = [finish_one(b, outputs, deprivation, keys, publish=publish) for b in bindings]
+    table = pa.concat_tables(parts) if parts else RESULT_SCHEMA.empty_table()
+    return table.replace_schema_metadata(PUBLISHED_METADATA if publish else EXACT_METADATA)

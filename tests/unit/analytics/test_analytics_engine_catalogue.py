@@ -103,8 +103,75 @@ def test_cli_validate_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert cli.main(["run", "--catalogue", str(tmp_path / "one"), "--data", str(data),
                      "--engine", "duckdb", "--out", str(out), "--quiet"]) == 0
     rows = pq.read_table(out).to_pylist()
-    assert [(r["organisation"], r["value"]) for r in rows] == [("R1", 100.0)]
+    # published by default: one attendance is a count of 1-7, suppressed
+    assert [(r["organisation"], r["value"], r["suppressed"]) for r in rows] == [("R1", None, True)]
+    assert cli.main(["run", "--catalogue", str(tmp_path / "one"), "--data", str(data),
+                     "--engine", "duckdb", "--out", str(out), "--quiet", "--exact"]) == 0
+    exact = pq.read_table(out)
+    assert [(r["organisation"], r["value"]) for r in exact.to_pylist()] == [("R1", 100.0)]
+    assert b"NOT FOR PUBLICATION" in exact.schema.metadata[b"opencommissioning.disclosure"]
     pq.write_table(from_rows("activity", []).drop_columns(["ae_minutes"]), data / "activity.parquet")
     assert cli.main(["run", "--catalogue", str(tmp_path / "one"), "--data", str(data),
                      "--out", str(out), "--quiet"]) == 2
     assert "column 'ae_minutes' is missing from activity" in capsys.readouterr().err
+
+
+def test_an_impossible_date_is_reported_with_the_files_other_errors(tmp_path: Path) -> None:
+    """PyYAML raises ValueError for 2027-13-40 (it looks like a date); the validator reports
+    it against next_review with every other error, and the other files are still read."""
+    text = (STARTER / "ae_4_hours_all_types.yaml").read_text()
+    bad = text.replace("next_review: 2027-06-30", "next_review: 2027-13-40").replace("polarity: high_is_good",
+                                                                                      "polarity: up")
+    assert bad != text
+    (tmp_path / "a.yaml").write_text(bad)
+    (tmp_path / "b.yaml").write_text(text.replace("id: ae_4_hours_all_types", "id: second_one"))
+    indicators, errors = validate_folder(tmp_path)
+    assert [i.id for i in indicators] == ["second_one"]
+    assert {(Path(e.path).name, e.indicator, e.field) for e in errors} == {
+        ("a.yaml", "ae_4_hours_all_types", "next_review"), ("a.yaml", "ae_4_hours_all_types", "polarity")}
+    assert "'2027-13-40' is not a date (YYYY-MM-DD)" in str(CatalogueInvalid(errors))
+    assert cli.main(["validate", "--catalogue", str(tmp_path)]) == 2
+
+
+def test_each_problem_is_reported_once(tmp_path: Path) -> None:
+    doc = {k: v for k, v in GOOD.items() if k not in ("checked_by", "level", "multiplier", "polarity")}
+    (tmp_path / "x.yaml").write_text(yaml.safe_dump({**doc, "review_status": None}))
+    _, errors = validate_folder(tmp_path)
+    fields = [e.field for e in errors]
+    assert sorted(fields) == ["checked_by", "level", "multiplier", "polarity", "review_status"]
+    assert {e.message for e in errors} == {"is required"}
+
+
+def test_disclosure_none_needs_a_written_reason() -> None:
+    with pytest.raises(CatalogueInvalid, match="disclosure: `none` needs a disclosure_reason"):
+        from_documents([("x.yaml", {**GOOD, "disclosure": "none"})])
+    ind, = from_documents([("x.yaml", {**GOOD, "disclosure": "none",
+                                       "disclosure_reason": "published elsewhere as exact national totals"})])
+    assert ind.disclosure is None and ind.disclosure_reason.startswith("published elsewhere")
+    with pytest.raises(CatalogueInvalid, match="disclosure: must be"):
+        from_documents([("x.yaml", {**GOOD, "disclosure": {"suppress_at_or_below": 7, "round_to": 0}})])
+
+
+def test_every_starter_indicator_has_a_disclosure_rule_and_is_an_honest_draft() -> None:
+    for ind in load_catalogue():
+        assert ind.disclosure is not None, ind.id
+        assert (ind.disclosure.suppress_at_or_below, ind.disclosure.round_to) == (7, 5), ind.id
+        # nobody named has reviewed the definitions yet: no invented reviewers
+        assert ind.review_status == "draft", ind.id
+        assert "not yet reviewed by a clinician" in ind.checked_by and "reviewer" not in ind.checked_by, ind.id
+    with pytest.raises(CatalogueInvalid, match="review_status: must be draft"):
+        from_documents([("x.yaml", {**GOOD, "review_status": "approved"})])
+
+
+def test_qof_diabetes_prevalence_counts_the_ages_of_the_register() -> None:
+    """QOF's diabetes register (DM017) holds patients aged 17 or over and its prevalence is
+    over the 17+ list; five-year bands give 15+ for both, and the text says how it differs."""
+    ind, = [i for i in load_catalogue() if i.id == "qof_prevalence_diabetes"]
+    assert ind.denominator is not None
+    for q in (ind.numerator, ind.denominator):
+        ages = [c for c in q.where if c.column == "age_band"]
+        assert ages and set(ages[0].values) == {"0-4", "5-9", "10-14"} and ages[0].op == "not_in"
+    assert "17 or over" in ind.limitations and "15 and over" in ind.definition
+    for other in ("qof_prevalence_hypertension", "qof_prevalence_copd", "qof_prevalence_atrial_fibrillation"):
+        ind, = [i for i in load_catalogue() if i.id == other]
+        assert "no age rule" in " ".join(ind.limitations.split()), other

@@ -94,7 +94,7 @@ def test_duckdb_spills_under_the_temporary_folder_never_the_working_directory() 
 
     engine = DuckDBEngine(memory_limit="1GB", threads=1)
     try:
-        temp, limit, threads = engine.backend.raw_sql(
+        temp, limit, threads = engine.backend.execute(
             "SELECT current_setting('temp_directory'), current_setting('memory_limit'), "
             "current_setting('threads')").fetchone()
     finally:

@@ -27,3 +27,18 @@ def test_synthesise_is_deterministic_and_shaped_like_the_data_model(tmp_path: Pa
     assert population.schema.equals(arrow_schema("population"))
     assert population.num_rows == 40 * 2 * 19 * 2
     assert set(tables[0]["setting"].to_pylist()) >= {"admission", "prescription", "register"}
+
+
+def test_the_synthesise_progress_bar_ends_at_100_percent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--rows is approximate (people and events are drawn at random): the bar's total
+    becomes the rows written, so it ends at 100% whether the draw fell short or went over."""
+    from opencommissioning.analytics import cli
+
+    assert cli.main(["synthesise", "--practices", "40", "--rows", "20000", "--months", "2", "--seed", "7",
+                     "--data-dir", str(DATA), "--out", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    written = int(captured.out.split()[0])
+    assert written != 20_000  # approximate, as --help says
+    last = captured.err.replace("\r", "\n").strip().splitlines()[-1]
+    assert "100%" in last, last
+    assert "approximate" in cli.build_parser()._subparsers._group_actions[0].choices["synthesise"].format_help()

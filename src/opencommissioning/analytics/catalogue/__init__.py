@@ -27,6 +27,28 @@ from .schema import (
 
 STARTER = Path(__file__).resolve().parents[1] / "indicators"
 
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a timestamp PyYAML cannot build (``2027-13-40``
+    matches its pattern but is no date) stays the text it was written as, so the schema
+    reports it against its field (``next_review: '2027-13-40' is not a date``) together
+    with every other error, instead of PyYAML raising ``ValueError`` for the whole file."""
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> object:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)  # type: ignore[arg-type]
+    except (ValueError, OverflowError):
+        return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
+def parse(text: str) -> object:
+    """One indicator file's YAML (safe: plain data only); impossible dates stay text."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
 __all__ = [
     "OUTCOME_DOMAINS",
     "STARTER",
@@ -39,6 +61,7 @@ __all__ = [
     "Source",
     "from_documents",
     "load_catalogue",
+    "parse",
     "validate_folder",
 ]
 
@@ -84,7 +107,7 @@ def validate_folder(folder: Path | str) -> tuple[list[Indicator], list[Catalogue
     for file in files:
         name = str(file)
         try:
-            doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+            doc = parse(file.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             errors.append(CatalogueError(name, "", "(YAML)", " ".join(str(exc).split())))
             continue

@@ -28,10 +28,11 @@ OPERATORS = ("equals", "in", "not_in", "starts_with", "lt", "le", "gt", "ge", "b
              "is_null", "not_null")
 ORDERED = ("lt", "le", "gt", "ge", "between")
 ACTIVITY_MEASURES = ("count", "persons", "sum", "mean")
+REVIEW_STATUSES = ("draft", "reviewed")
 REQUIRED = ("id", "title", "why_it_matters", "outcome_domain", "level", "method", "multiplier",
             "polarity", "disclosure", "numerator", "source", "authored_by", "checked_by",
-            "next_review")
-OPTIONAL = ("denominator", "confidence", "definition", "limitations", "unit")
+            "review_status", "next_review")
+OPTIONAL = ("denominator", "confidence", "definition", "limitations", "unit", "disclosure_reason")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{2,79}$")
 
 Operator = Literal["equals", "in", "not_in", "starts_with", "lt", "le", "gt", "ge", "between",
@@ -95,6 +96,12 @@ class Indicator:
     definition: str = ""
     limitations: str = ""
     unit: str = ""
+    #: ``draft`` until a named clinician or analyst has reviewed the definition (then
+    #: ``reviewed``, with ``checked_by`` naming them); ``checked_by`` says what check was made
+    review_status: str = "draft"
+    #: why the figure is not disclosive (required with ``disclosure: none``), or why a
+    #: rule other than the usual one was chosen
+    disclosure_reason: str = ""
 
     def columns(self) -> dict[str, set[str]]:
         """Every data-model column this indicator reads, by table."""
@@ -143,9 +150,19 @@ class _Collector:
     path: str
     indicator: str = ""
     errors: list[CatalogueError] = field(default_factory=list)
+    #: required fields found missing: reported once as "is required", nothing more
+    absent: set[str] = field(default_factory=set)
 
     def add(self, fld: str, message: str) -> None:
-        self.errors.append(CatalogueError(self.path, self.indicator, fld, message))
+        if fld in self.absent:
+            return
+        error = CatalogueError(self.path, self.indicator, fld, message)
+        if error not in self.errors:  # each problem once
+            self.errors.append(error)
+
+    def missing(self, fld: str) -> None:
+        self.add(fld, "is required")
+        self.absent.add(fld)
 
 
 def _text(doc: Mapping[str, Any], key: str, err: _Collector, *, required: bool = True) -> str:
@@ -302,8 +319,8 @@ def validate_document(doc: object, path: str) -> tuple[Indicator | None, list[Ca
     if not isinstance(ident, str) or not ID_PATTERN.match(ident):
         err.add("id", "is required: lower-case letters, digits and _, starting with a letter")
     for key in REQUIRED:
-        if key not in doc:
-            err.add(key, "is required")
+        if doc.get(key) is None:
+            err.missing(key)
     for key in sorted(set(doc) - set(REQUIRED) - set(OPTIONAL)):
         err.add(key, "unknown field")
     title = _text(doc, "title", err)
@@ -328,14 +345,23 @@ def validate_document(doc: object, path: str) -> tuple[Indicator | None, list[Ca
         err.add("polarity", f"must be one of {', '.join(POLARITIES)}")
     disclosure: Disclosure | None = None
     raw_disc = doc.get("disclosure")
+    disclosure_reason = _text(doc, "disclosure_reason", err, required=False)
     if raw_disc == "none":
-        disclosure = None
+        if not disclosure_reason:
+            err.add("disclosure", "`none` needs a disclosure_reason saying why the figure is not "
+                                  "disclosive; figures from record-level data need a rule such as "
+                                  "{suppress_at_or_below: 7, round_to: 5}")
     elif isinstance(raw_disc, Mapping) and set(raw_disc) == {"suppress_at_or_below", "round_to"} and all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in raw_disc.values()
-    ):
+        isinstance(v, int) and not isinstance(v, bool) for v in raw_disc.values()
+    ) and raw_disc["suppress_at_or_below"] >= 0 and raw_disc["round_to"] >= 1:
         disclosure = Disclosure(int(raw_disc["suppress_at_or_below"]), int(raw_disc["round_to"]))
     elif "disclosure" in doc:
-        err.add("disclosure", "must be `none` or {suppress_at_or_below: N, round_to: M}")
+        err.add("disclosure", "must be {suppress_at_or_below: N, round_to: M} (whole numbers, N >= 0, "
+                              "M >= 1), or `none` with a disclosure_reason")
+    review_status = doc.get("review_status")
+    if review_status is not None and review_status not in REVIEW_STATUSES:
+        err.add("review_status", "must be draft (until a named clinician or analyst has reviewed the "
+                                 "definition) or reviewed")
     source: Source | None = None
     raw_source = doc.get("source")
     if isinstance(raw_source, Mapping) and isinstance(raw_source.get("name"), str) and isinstance(
@@ -403,5 +429,6 @@ def validate_document(doc: object, path: str) -> tuple[Indicator | None, list[Ca
         authored_by=authored, checked_by=checked, next_review=next_review, path=path,
         definition=str(doc.get("definition", "")).strip(),
         limitations=str(doc.get("limitations", "")).strip(), unit=str(doc.get("unit", "")).strip(),
+        review_status=str(review_status), disclosure_reason=disclosure_reason,
     )
     return indicator, []

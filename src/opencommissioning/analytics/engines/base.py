@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from ..compiler import Plan
 
@@ -57,6 +58,21 @@ class DataSource:
         if not files:
             raise MissingData(f"no Parquet files under {loc}")
         return files
+
+    def file_schemas(self, table: str) -> list[tuple[str, pa.Schema | str]]:
+        """Each Parquet file of ``table`` (or the in-memory table) with its schema, read
+        from the file footers only; the reason instead of a schema for a file that is not
+        readable Parquet. Engines read a folder's files as one table, so one file lacking a
+        column, or holding it as another type, must be found before they run."""
+        if table in self.tables:
+            return [(self.describe(table), self.tables[table].schema)]
+        out: list[tuple[str, pa.Schema | str]] = []
+        for file in self.parquet_files(table):
+            try:
+                out.append((file, pq.read_schema(file)))
+            except (pa.ArrowInvalid, OSError) as exc:
+                out.append((file, f"not a readable Parquet file ({' '.join(str(exc).split())})"))
+        return out
 
     def schema(self, table: str) -> pa.Schema:
         if table in self.tables:

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 
 class IbisEngine(Engine):
-    """Subclasses give a backend connection and a way to open each table."""
+    """Subclasses give a backend connection and a way to open each table; ``fetch`` runs
+    one expression (by default the Ibis backend's ``to_pyarrow``)."""
 
     @property
     @abstractmethod
@@ -35,10 +36,15 @@ class IbisEngine(Engine):
             exprs.append(to_ibis(plan, opened[plan.table]))
         return exprs
 
+    def fetch(self, expr: ir.Table) -> pa.Table:
+        """The result of one plan's expression as an Arrow table."""
+        result: pa.Table = self.backend.to_pyarrow(expr)
+        return result
+
     def execute(self, plans: Sequence[Plan], data: DataSource, progress: Progress | None = None) -> list[pa.Table]:
         out = []
         for plan, expr in zip(plans, self.expressions(plans, data), strict=True):
-            out.append(self.backend.to_pyarrow(expr))
+            out.append(self.fetch(expr))
             if progress:
                 progress(f"{plan.table} by {plan.level}")
         return out
