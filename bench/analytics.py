@@ -6,10 +6,16 @@
    filtered aggregate per grain with a WHERE, distinct people per register, alignment by
    joins in DuckDB), with the same methods applied in NumPy: the practical limit;
 3. pandas (boolean masks and groupby, one month's files at a time) for the same
-   indicators: what an analyst writes today.
+   indicators: what an analyst writes today. Run twice: with pandas 2's default
+   object strings, and with pyarrow-backed strings (``future.infer_string``, the
+   default from pandas 3), which makes the string filters several times faster.
 
 Each runs in its own process so its peak RSS is its own; module imports are outside the
-timings of all three. Also times one million confidence intervals for each method.
+timings of all three. The engine and the hand-written SQL run under the same DuckDB memory
+bound (``OPENCOMMISSIONING_DUCKDB_MEMORY_LIMIT``, default 3 GB). Every indicator's
+numerator and denominator totals from the engine are compared with each of the others
+(``indicator_totals``). Also times one million confidence intervals for each method, and
+the charts' methods (funnel limits, XmR, risk-adjusted CUSUM, SII) at a million points.
 Writes bench/results/analytics.json.
 
     python bench/analytics.py [--scales 10000000 50000000 200000000] [--work DIR]
@@ -48,6 +54,7 @@ from opencommissioning.analytics.datamodel import AGE_BANDS  # noqa: E402
 from opencommissioning.analytics.engines.duckdb import DEFAULT_MEMORY_LIMIT  # noqa: E402
 
 CAT = {i.id: i for i in load_catalogue()}
+MEMORY_LIMIT = os.environ.get("OPENCOMMISSIONING_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
 
 
 def codes(indicator: str) -> list[str]:
@@ -62,6 +69,7 @@ ACSC, ACUTE = codes("acsc_chronic_emergency_admissions"), codes("acute_condition
 U19_ADE, LRTI = codes("under19_asthma_diabetes_epilepsy_admissions"), codes("children_lrti_emergency_admissions")
 HIP = ["S720", "S721", "S722"]
 U19 = ["0-4", "5-9", "10-14", "15-19"]
+UNDER15 = ["0-4", "5-9", "10-14"]  # QOF diabetes prevalence is over patients aged 15+ (the catalogue's note)
 OVER65 = ["65-69", "70-74", "75-79", "80-84", "85-89", "90+"]
 
 
@@ -93,9 +101,10 @@ SELECT practice AS organisation, period,
   sum(items) FILTER (WHERE setting = 'prescription' AND starts_with(bnf, '040101')) AS hypnotics
 FROM activity WHERE setting IN ('admission', 'ae_attendance', 'outpatient_referral', 'prescription')
 GROUP BY ALL""",
-    "registers": """
+    "registers": f"""
 SELECT practice AS organisation, period, lower(register) AS register, count(DISTINCT person_id) AS people
-FROM activity WHERE setting = 'register' AND register IN ('DM', 'HYP', 'COPD', 'AF') GROUP BY ALL""",
+FROM activity WHERE setting = 'register' AND register IN ('HYP', 'COPD', 'AF')
+   OR setting = 'register' AND register = 'DM' AND age_band NOT IN ({sql_list(UNDER15)}) GROUP BY ALL""",
     "practice_age": f"""
 SELECT practice AS organisation, period, age_band,
   count(*) FILTER (WHERE {sql_prefix('icd10', ACSC)}) AS acsc,
@@ -105,7 +114,8 @@ SELECT practice AS organisation, period, age_band,
 FROM activity WHERE {EMERG} GROUP BY ALL""",
     "population": f"""
 SELECT organisation, period, sum("count") AS people,
-  sum("count") FILTER (WHERE age_band IN ({sql_list(U19)})) AS people_u19
+  sum("count") FILTER (WHERE age_band IN ({sql_list(U19)})) AS people_u19,
+  sum("count") FILTER (WHERE age_band NOT IN ({sql_list(UNDER15)})) AS people_15_plus
 FROM population GROUP BY ALL""",
     "population_age": """
 SELECT organisation, period, age_band, sum("count") AS people FROM population GROUP BY ALL""",
@@ -142,7 +152,7 @@ PRACTICE_RATES = {  # indicator: (numerator column, denominator column, method, 
     "children_lrti_emergency_admissions": ("lrti", "people_u19", "rate", 100000),
     "antibacterial_items_per_1000": ("abx", "people", "rate", 1000),
     "hypnotics_items_per_1000": ("hypnotics", "people", "rate", 1000),
-    "qof_prevalence_diabetes": ("dm", "people", "proportion", 100),
+    "qof_prevalence_diabetes": ("dm", "people_15_plus", "proportion", 100),
     "qof_prevalence_hypertension": ("hyp", "people", "proportion", 100),
     "qof_prevalence_copd": ("copd", "people", "proportion", 100),
     "qof_prevalence_atrial_fibrillation": ("af", "people", "proportion", 100),
@@ -154,14 +164,23 @@ PROPORTIONS = {  # grain: indicator: (numerator, denominator)
     "commissioner": {"rtt_admitted_within_18_weeks": ("rtt_a18", "rtt_a"),
                      "rtt_non_admitted_within_18_weeks": ("rtt_n18", "rtt_n")},
 }
+MEAN_INDICATOR = "emergency_admission_mean_length_of_stay"
 STANDARDISED = {"acsc_chronic_emergency_admissions": ("acsc", "dsr", None),
                 "acute_conditions_emergency_admissions": ("acute", "dsr", None),
                 "emergency_admissions_isr": ("emergency", "isr", None),
                 "hip_fracture_emergency_admissions_65_plus": ("hip", "dsr", OVER65)}
 
 
-def _interval(method: str, num: np.ndarray, den: np.ndarray, mult: float) -> int:
+SUMS: dict[str, list[float]] = {}  # indicator: [numerator total, denominator total], to check against the engine
+
+
+def _record(indicator: str, num: np.ndarray, den: np.ndarray) -> None:
+    SUMS[indicator] = [float(np.sum(num)), float(np.sum(den))]
+
+
+def _interval(indicator: str, method: str, num: np.ndarray, den: np.ndarray, mult: float) -> int:
     keep = den > 0
+    _record(indicator, num[keep], den[keep])
     if method == "rate":
         r = methods.rate(num[keep], den[keep], multiplier=mult)
     else:
@@ -169,7 +188,7 @@ def _interval(method: str, num: np.ndarray, den: np.ndarray, mult: float) -> int
     return int(np.asarray(r.value).size)
 
 
-def _standardised(num_org, num_band, num_val, pop_org, pop_band, pop_val, method, bands) -> int:
+def _standardised(indicator, num_org, num_band, num_val, pop_org, pop_band, pop_val, method, bands) -> int:
     """Pivot (organisation-period, band) numbers into arrays and standardise."""
     bands = bands or list(AGE_BANDS)
     groups, g_idx = np.unique(pop_org, return_inverse=True)
@@ -186,6 +205,7 @@ def _standardised(num_org, num_band, num_val, pop_org, pop_band, pop_val, method
     np.add.at(obs, (pos[ok], nb[ok]), num_val[ok])
     keep = pops.sum(axis=1) > 0
     obs, pops = obs[keep], pops[keep]
+    _record(indicator, obs, pops)
     if method == "dsr":
         std = np.asarray(methods.ESP2013)[[AGE_BANDS.index(b) for b in bands]]
         return int(np.asarray(methods.dsr(obs, pops, standard_populations=std).value).size)
@@ -200,68 +220,69 @@ def _standardised(num_org, num_band, num_val, pop_org, pop_band, pop_val, method
 def _mean(s: np.ndarray, n: np.ndarray, sq: np.ndarray) -> int:
     keep = n > 0
     s, n, sq = s[keep], n[keep], sq[keep]
+    _record(MEAN_INDICATOR, s, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         var = (sq - s * s / n) / (n - 1)
     sd = np.sqrt(np.where((n > 1) & (var > 0), var, 0))
     return int(np.asarray(methods.mean(sums=s, counts=n, stdevs=sd).value).size)
 
 
-def finish_frames(f: dict) -> tuple[int, dict[str, float]]:
+def finish_frames(f: dict) -> tuple[int, dict[str, list[float]]]:
     """Apply the methods to the aggregates (dict of grain -> pandas frame); returns the
-    number of intervals and a few totals to check against the engine."""
+    number of intervals and each indicator's numerator and denominator totals, to check
+    against the engine."""
     n = 0
     prac = f["practice"].merge(f["population"], on=["organisation", "period"], how="right").fillna(0)
-    for num, den, method, mult in PRACTICE_RATES.values():
-        n += _interval(method, prac[num].to_numpy(float), prac[den].to_numpy(float), mult)
+    for ind, (num, den, method, mult) in PRACTICE_RATES.items():
+        n += _interval(ind, method, prac[num].to_numpy(float), prac[den].to_numpy(float), mult)
     for grain, items in PROPORTIONS.items():
         frame = f[grain]
-        for num, den in items.values():
-            n += _interval("proportion", frame[num].fillna(0).to_numpy(float), frame[den].fillna(0).to_numpy(float), 100)
+        for ind, (num, den) in items.items():
+            n += _interval(ind, "proportion", frame[num].fillna(0).to_numpy(float),
+                           frame[den].fillna(0).to_numpy(float), 100)
     los = f["provider"]
     n += _mean(los["los_sum"].fillna(0).to_numpy(float), los["los_n"].fillna(0).to_numpy(float),
                los["los_sq"].fillna(0).to_numpy(float))
     pa_, na_ = f["population_age"], f["practice_age"]
     pkey = (pa_["organisation"] + "|" + pa_["period"]).to_numpy(str)
     nkey = (na_["organisation"] + "|" + na_["period"]).to_numpy(str)
-    for col, method, bands in STANDARDISED.values():
-        n += _standardised(nkey, na_["age_band"].to_numpy(str), na_[col].fillna(0).to_numpy(float),
+    for ind, (col, method, bands) in STANDARDISED.items():
+        n += _standardised(ind, nkey, na_["age_band"].to_numpy(str), na_[col].fillna(0).to_numpy(float),
                            pkey, pa_["age_band"].to_numpy(str), pa_["people"].to_numpy(float), method, bands)
-    totals = {"emergency": float(f["practice"]["emergency"].sum()), "ae_4h": float(f["provider"]["ae_4h"].sum()),
-              "dm": float(f["practice"]["dm"].sum()), "acsc": float(f["practice_age"]["acsc"].sum())}
-    return n, totals
+    return n, dict(SUMS)
 
 
 def measure_engine(data: Path) -> dict:
     import ibis.backends.duckdb  # noqa: F401 - module import is not run time (the SQL side imports duckdb first too)
+    import pyarrow.compute as pc
 
     from opencommissioning.analytics.engines import DataSource, get_engine
     from opencommissioning.analytics.runner import run_catalogue
 
     start = time.perf_counter()
-    results = run_catalogue(list(CAT.values()), get_engine("duckdb"), DataSource.from_folder(data))
+    # Exact figures, as the hand-written SQL and pandas make, so every total can be compared
+    # (publishing adds disclosure control: a few NumPy operations per indicator).
+    results = run_catalogue(list(CAT.values()), get_engine("duckdb"), DataSource.from_folder(data), publish=False)
     seconds = time.perf_counter() - start
-    import pyarrow.compute as pc
-
-    def total(ind: str) -> float:
+    totals = {}
+    for ind in CAT:
         sel = results.filter(pc.equal(results["indicator_id"], ind))
-        return float(pc.sum(sel["numerator"]).as_py() or 0)
-
-    return {"seconds": seconds, "intervals": results.num_rows,
-            "totals": {"dm": total("qof_prevalence_diabetes"), "ae_4h": total("ae_4_hours_all_types")}}
+        totals[ind] = [float(pc.sum(sel["numerator"]).as_py() or 0), float(pc.sum(sel["denominator"]).as_py() or 0)]
+    return {"seconds": seconds, "intervals": results.num_rows, "totals": totals}
 
 
 def _sql_arrays(con, query: str) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in con.sql(query).fetchnumpy().items()}
 
 
-def finish_sql(con) -> tuple[int, dict[str, float]]:
+def finish_sql(con) -> tuple[int, dict[str, list[float]]]:
     """Align the aggregates with joins in DuckDB (as a SQL analyst would), then apply the
     same methods in NumPy. Expects the aggregates of SQL as tables of the same names."""
     n = 0
     registers = ("dm", "hyp", "copd", "af")
     rates = [f"coalesce({num}, 0) AS {num}" for num, _, _, _ in PRACTICE_RATES.values() if num not in registers]
     prac = _sql_arrays(con, f"""
-        SELECT p.people, p.people_u19, {", ".join(rates)}, coalesce(a.broad, 0) AS broad,
+        SELECT p.people, p.people_u19, p.people_15_plus, {", ".join(rates)}, coalesce(a.broad, 0) AS broad,
           coalesce(r.dm, 0) AS dm, coalesce(r.hyp, 0) AS hyp, coalesce(r.copd, 0) AS copd, coalesce(r.af, 0) AS af
         FROM population p
         LEFT JOIN practice a USING (organisation, period)
@@ -269,13 +290,13 @@ def finish_sql(con) -> tuple[int, dict[str, float]]:
                      sum(people) FILTER (WHERE register = 'dm') AS dm, sum(people) FILTER (WHERE register = 'hyp') AS hyp,
                      sum(people) FILTER (WHERE register = 'copd') AS copd, sum(people) FILTER (WHERE register = 'af') AS af
                    FROM registers GROUP BY ALL) r USING (organisation, period)""")
-    for num, den, method, mult in PRACTICE_RATES.values():
-        n += _interval(method, prac[num].astype(float), prac[den].astype(float), mult)
+    for ind, (num, den, method, mult) in PRACTICE_RATES.items():
+        n += _interval(ind, method, prac[num].astype(float), prac[den].astype(float), mult)
     for grain, items in PROPORTIONS.items():
         table = "practice" if grain == "practice" else grain
-        for num, den in items.values():
+        for ind, (num, den) in items.items():
             cols = _sql_arrays(con, f"SELECT coalesce({num}, 0) AS num, coalesce({den}, 0) AS den FROM {table}")
-            n += _interval("proportion", cols["num"].astype(float), cols["den"].astype(float), 100)
+            n += _interval(ind, "proportion", cols["num"].astype(float), cols["den"].astype(float), 100)
     los = _sql_arrays(con, "SELECT coalesce(los_sum, 0) s, coalesce(los_n, 0) n, coalesce(los_sq, 0) sq FROM provider")
     n += _mean(los["s"].astype(float), los["n"].astype(float), los["sq"].astype(float))
     bands = "[" + ", ".join(f"'{b}'" for b in AGE_BANDS) + "]"
@@ -290,12 +311,13 @@ def finish_sql(con) -> tuple[int, dict[str, float]]:
     pops = grid["people"].astype(float).reshape(-1, nb)
     periods = grid["period"].reshape(-1, nb)[:, 0]
     keep = pops.sum(axis=1) > 0
-    for col, method, subset in STANDARDISED.values():
+    for ind, (col, method, subset) in STANDARDISED.items():
         obs = grid[col].astype(float).reshape(-1, nb)
         idx = [AGE_BANDS.index(b) for b in (subset or AGE_BANDS)]
         o, p, per = obs[keep][:, idx], pops[keep][:, idx], periods[keep]
         live = p.sum(axis=1) > 0
         o, p, per = o[live], p[live], per[live]
+        _record(ind, o, p)
         if method == "dsr":
             std = np.asarray(methods.ESP2013)[idx]
             n += int(np.asarray(methods.dsr(o, p, standard_populations=std).value).size)
@@ -305,10 +327,7 @@ def finish_sql(con) -> tuple[int, dict[str, float]]:
                 sel = per == q
                 ref_c[sel], ref_p[sel] = o[sel].sum(axis=0), p[sel].sum(axis=0)
             n += int(np.asarray(methods.isr(o, p, ref_c, ref_p, multiplier=100).value).size)
-    totals = {name: float(con.execute(f"SELECT sum({col}) FROM {table}").fetchone()[0]) for name, col, table in (
-        ("emergency", "emergency", "practice"), ("ae_4h", "ae_4h", "provider"), ("acsc", "acsc", "practice_age"))}
-    totals["dm"] = float(con.execute("SELECT sum(people) FROM registers WHERE register = 'dm'").fetchone()[0])
-    return n, totals
+    return n, dict(SUMS)
 
 
 def measure_sql(data: Path) -> dict:
@@ -316,6 +335,7 @@ def measure_sql(data: Path) -> dict:
 
     start = time.perf_counter()
     con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")  # the same bound as the engine's: like for like
     con.execute(f"CREATE VIEW activity AS SELECT * FROM read_parquet('{data}/activity/**/*.parquet')")
     con.execute(f"CREATE VIEW population AS SELECT * FROM read_parquet('{data}/population/*.parquet')")
     for grain, query in SQL.items():
@@ -334,12 +354,15 @@ PANDAS_COLUMNS = ["person_id", "period", "setting", "practice", "commissioner", 
                   "ae_minutes", "rtt_days", "length_of_stay", "items"]
 
 
-def measure_pandas(data: Path) -> dict:
+def measure_pandas(data: Path, arrow_strings: bool = False) -> dict:
     """pandas, one month's folder at a time: a year of England does not fit in memory
     at 50M rows and more, and every indicator is per month, so the monthly aggregates
-    are simply stacked before the methods are applied."""
+    are simply stacked before the methods are applied. ``arrow_strings`` reads text
+    columns as pyarrow-backed strings (pandas 3's default; the same code otherwise)."""
     import pandas as pd
 
+    if arrow_strings:
+        pd.set_option("future.infer_string", True)
     start = time.perf_counter()
     p = pd.read_parquet(data / "population")
     parts: dict[str, list] = {}
@@ -385,8 +408,10 @@ def pandas_aggregates(a, p) -> dict:
     g["hypnotics"] = items.where(presc & bnf.str.startswith("040101"), 0)
     g["organisation"], g["period"] = a["practice"], a["period"]
     practice = g.groupby(["organisation", "period"], observed=True).sum()
+    adult = ~a["age_band"].isin(UNDER15)
     for name, code in (("dm", "DM"), ("hyp", "HYP"), ("copd", "COPD"), ("af", "AF")):
-        practice[name] = persons((st == "register") & (reg == code)).rename_axis(["organisation", "period"])
+        mask = (st == "register") & (reg == code) & (adult if code == "DM" else True)
+        practice[name] = persons(mask).rename_axis(["organisation", "period"])
     practice = practice.fillna(0).reset_index()
     ga = pd.DataFrame({"acsc": (emerg & icd.str.startswith(tuple(ACSC))).astype("int64"),
                        "acute": (emerg & icd.str.startswith(tuple(ACUTE))).astype("int64"),
@@ -412,8 +437,10 @@ def pandas_aggregates(a, p) -> dict:
                        "rtt_n18": op & (rtt <= 126)}).astype("int64")
     cm["organisation"], cm["period"] = a["commissioner"], a["period"]
     commissioner = cm.groupby(["organisation", "period"], observed=True).sum().reset_index()
-    pop = p.assign(people_u19=p["count"].where(p["age_band"].isin(U19), 0)).rename(columns={"count": "people"})
-    population = pop.groupby(["organisation", "period"], observed=True)[["people", "people_u19"]].sum().reset_index()
+    pop = p.assign(people_u19=p["count"].where(p["age_band"].isin(U19), 0),
+                   people_15_plus=p["count"].where(~p["age_band"].isin(UNDER15), 0)).rename(columns={"count": "people"})
+    population = pop.groupby(["organisation", "period"], observed=True)[
+        ["people", "people_u19", "people_15_plus"]].sum().reset_index()
     population_age = pop.groupby(["organisation", "period", "age_band"], observed=True)["people"].sum().reset_index()
     return {"practice": practice, "practice_age": practice_age, "population": population,
             "population_age": population_age, "provider": provider, "commissioner": commissioner}
@@ -443,6 +470,37 @@ def million_intervals() -> dict[str, float]:
     timed("isr", lambda: methods.isr(counts, pops, counts.sum(axis=0), pops.sum(axis=0)))
     sds = rng.random(n) * 3
     timed("mean", lambda: methods.mean(sums=num, counts=den, stdevs=sds))
+    # The charts' methods, at a million points each.
+    timed("funnel_limits_rate", lambda: methods.funnel_limits("rate", den, 150.0, multiplier=100_000))
+    timed("funnel_limits_proportion", lambda: methods.funnel_limits("proportion", den, 0.1))
+    timed("funnel_significance_proportion_multiplicative", lambda: methods.funnel_significance(
+        "proportion", num, den, overdispersion="multiplicative"))
+    series = rng.normal(50, 5, n)
+    timed("xmr_one_series", lambda: methods.xmr(series))
+    risks = rng.uniform(0.01, 0.3, n)
+    outcomes = (rng.random(n) < risks * 1.05).astype(float)
+    timed("ra_cusum_with_resets", lambda: methods.ra_cusum(outcomes, risks))
+    # SII: a million areas are 200,000 groups of 5 quintiles; point estimates for those, and
+    # the simulated limits (100,000 draws per group, as PHEindicatormethods) for 100 groups.
+    q_values = rng.uniform(50, 150, (200_000, 5))
+    q_pops = rng.integers(10_000, 60_000, (200_000, 5)).astype(float)
+    timed("sii_200k_groups_estimates", lambda: methods.sii(q_values, q_pops, se=q_values * 0.05, limits=False))
+    timed("sii_100_groups_simulated_limits", lambda: methods.sii(q_values[:100], q_pops[:100], se=q_values[:100] * 0.05))
+    return out
+
+
+def agreement(engine: dict[str, list[float]], others: dict[str, dict[str, list[float]] | None]) -> dict:
+    """Does every indicator's numerator and denominator total from the engine equal the
+    hand-written SQL's and pandas's? (The same methods then make the same intervals.)"""
+    out: dict = {"indicators": len(engine), "agree": {}, "differences": {}}
+    for name, totals in others.items():
+        if totals is None:
+            continue
+        diffs = {ind: {"engine": engine.get(ind), name: totals.get(ind)} for ind in engine
+                 if totals.get(ind) is None
+                 or not np.allclose(engine[ind], totals[ind], rtol=1e-9, atol=1e-6)}
+        out["agree"][name] = len(engine) - len(diffs)
+        out["differences"][name] = diffs
     return out
 
 
@@ -457,7 +515,8 @@ def summary(runs: list[dict]) -> dict:
 
 
 def child(kind: str, data: Path) -> None:
-    fn = {"engine": measure_engine, "sql": measure_sql, "pandas": measure_pandas}[kind]
+    fn = {"engine": measure_engine, "sql": measure_sql, "pandas": measure_pandas,
+          "pandas_arrow": lambda d: measure_pandas(d, arrow_strings=True)}[kind]
     result = fn(data)
     result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps(result))
@@ -509,7 +568,7 @@ def main() -> None:
     for rows in args.scales:
         data = ensure_data(args.work, rows, args.practices, args.months, args.seed)
         meta = json.loads((data / "metadata.json").read_text())
-        runs: dict[str, list[dict]] = {"engine": [], "sql": [], "pandas": []}
+        runs: dict[str, list[dict]] = {"engine": [], "sql": [], "pandas": [], "pandas_arrow": []}
         want_pandas = args.pandas_max_rows is None or rows <= args.pandas_max_rows
         pandas_repeat = args.repeat if rows <= 10_000_000 else 1  # pandas takes minutes beyond
         print(f"==> {meta['rows_written']:,} rows: engine and hand-written SQL in turn, {args.repeat} times each",
@@ -519,10 +578,12 @@ def main() -> None:
                 runs[kind].append(run_child(kind, data))
                 print(f"    {kind} run {i + 1}: {runs[kind][-1]['seconds']:.2f} s", flush=True)
             if want_pandas and i < pandas_repeat:
-                runs["pandas"].append(run_child("pandas", data))
-                print(f"    pandas run {i + 1}: {runs['pandas'][-1]['seconds']:.2f} s", flush=True)
+                for kind in ("pandas", "pandas_arrow"):
+                    runs[kind].append(run_child(kind, data))
+                    print(f"    {kind} run {i + 1}: {runs[kind][-1]['seconds']:.2f} s", flush=True)
         engine, sql = summary(runs["engine"]), summary(runs["sql"])
         pandas = summary(runs["pandas"]) if runs["pandas"] else None
+        arrow = summary(runs["pandas_arrow"]) if runs["pandas_arrow"] else None
         results["scales"].append({
             "rows": meta["rows_written"],
             "practices": meta["practices"],
@@ -532,16 +593,22 @@ def main() -> None:
             "pandas_seconds": pandas["seconds"] if pandas else None,
             "engine_over_sql": round(engine["seconds"] / sql["seconds"], 3),
             "pandas_over_engine": round(pandas["seconds"] / engine["seconds"], 2) if pandas else None,
+            "pandas_arrow_strings_seconds": arrow["seconds"] if arrow else None,
+            "pandas_arrow_strings_over_engine": round(arrow["seconds"] / engine["seconds"], 2) if arrow else None,
             "engine_peak_rss_bytes": engine["peak_rss_bytes"],
             "duckdb_sql_peak_rss_bytes": sql["peak_rss_bytes"],
             "pandas_peak_rss_bytes": pandas["peak_rss_bytes"] if pandas else None,
+            "pandas_arrow_strings_peak_rss_bytes": arrow["peak_rss_bytes"] if arrow else None,
             "runs_seconds": {"engine": engine["runs"], "duckdb_sql": sql["runs"],
-                             "pandas": pandas["runs"] if pandas else []},
-            "engine_memory_limit": os.environ.get("OPENCOMMISSIONING_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT,
+                             "pandas": pandas["runs"] if pandas else [],
+                             "pandas_arrow_strings": arrow["runs"] if arrow else []},
+            "duckdb_memory_limit": MEMORY_LIMIT,
             "result_rows": {"engine": engine["intervals"], "duckdb_sql": sql["intervals"],
-                            "pandas": pandas["intervals"] if pandas else None},
-            "check_totals": {"engine": engine["totals"], "duckdb_sql": sql["totals"],
-                             "pandas": pandas["totals"] if pandas else None},
+                            "pandas": pandas["intervals"] if pandas else None,
+                            "pandas_arrow_strings": arrow["intervals"] if arrow else None},
+            "indicator_totals": agreement(engine["totals"], {
+                "duckdb_sql": sql["totals"], "pandas": pandas["totals"] if pandas else None,
+                "pandas_arrow_strings": arrow["totals"] if arrow else None}),
         })
     print("==> one million confidence intervals per method", flush=True)
     results["million_intervals_seconds"] = million_intervals()
