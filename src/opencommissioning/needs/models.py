@@ -9,8 +9,12 @@ Writes go through ``services.py``.
 
 from __future__ import annotations
 
+import datetime
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from opencommissioning.core.models import Organisation, User
 
@@ -68,6 +72,10 @@ class DatasetLoad(models.Model):
     requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="When the worker last showed it was alive.")
+    task_id = models.CharField(max_length=64, blank=True, help_text="The background task running this attempt.")
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries",
+                                 help_text="The stalled or failed attempt this load tries again.")
     finished_at = models.DateTimeField(null=True, blank=True)
     replaced_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced")
     withdrawn_at = models.DateTimeField(null=True, blank=True)
@@ -106,10 +114,25 @@ class DatasetLoad(models.Model):
         return self.status in (LoadStatus.QUEUED, LoadStatus.RUNNING)
 
     @property
+    def last_activity(self) -> datetime.datetime:
+        return self.heartbeat_at or self.started_at or self.requested_at
+
+    @property
+    def stalled(self) -> bool:
+        """In progress, but no sign of life for ``NEEDS_STALL_SECONDS`` (the worker died)."""
+        return self.in_progress and is_stale(self.last_activity)
+
+    @property
     def period_range(self) -> str:
         if not self.periods:
             return ""
         return self.periods[0] if len(self.periods) == 1 else f"{self.periods[0]} to {self.periods[-1]}"
+
+
+def is_stale(last: datetime.datetime | None) -> bool:
+    if last is None:
+        return False
+    return (timezone.now() - last).total_seconds() > settings.NEEDS_STALL_SECONDS
 
 
 class RunStatus(models.TextChoices):
@@ -127,6 +150,9 @@ class ComputeRun(models.Model):
     requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="When the worker last showed it was alive.")
+    task_id = models.CharField(max_length=64, blank=True, help_text="The background task running this run.")
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries")
     finished_at = models.DateTimeField(null=True, blank=True)
     engine = models.CharField(max_length=20, blank=True)
     seconds = models.FloatField(null=True, blank=True)
@@ -143,6 +169,18 @@ class ComputeRun(models.Model):
 
     def __str__(self) -> str:
         return f"Recompute {self.pk} ({self.get_status_display()})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+    @property
+    def last_activity(self) -> datetime.datetime:
+        return self.heartbeat_at or self.started_at or self.requested_at
+
+    @property
+    def stalled(self) -> bool:
+        return self.in_progress and is_stale(self.last_activity)
 
 
 class Level(models.TextChoices):

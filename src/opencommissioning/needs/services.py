@@ -18,16 +18,19 @@ import datetime
 import hashlib
 import logging
 import shutil
+import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from opencommissioning.analytics.profiles import DEFAULT_WEIGHTS, FEATURES
@@ -98,8 +101,15 @@ def request_load(*, by: User | None, scope: str, table: str, source: str, path: 
     _refuse(errors)
     digest = file_digest(path)
     existing = _existing(scope, table, digest)
+    stale: DatasetLoad | None = None
     if existing is not None:
-        return existing, False
+        if not existing.stalled:
+            return existing, False
+        # the earlier attempt's worker died: mark it failed and start afresh
+        stale = _give_up_load(by=by, load_id=existing.pk)
+        if stale.upload_path:  # the file was sent again: the stale attempt's copy is not needed
+            Path(stale.upload_path).unlink(missing_ok=True)
+            DatasetLoad.objects.filter(pk=stale.pk).update(upload_path="")
     uploads = Path(settings.NEEDS_UPLOADS)
     uploads.mkdir(parents=True, exist_ok=True)
     kept = uploads / f"{uuid.uuid4().hex}.{fmt}"
@@ -110,17 +120,14 @@ def request_load(*, by: User | None, scope: str, table: str, source: str, path: 
                 scope=scope, table=table, source=source.strip(), synthetic=synthetic, file_name=Path(file_name).name,
                 file_format=fmt, file_digest=digest, file_bytes=kept.stat().st_size,
                 replace_overlapping=replace_overlapping, upload_path=str(kept), requested_by=by,
-                requested_at=timezone.now(), stage="Waiting for the background worker",
+                requested_at=timezone.now(), stage="Waiting for the background worker", retry_of=stale,
             )
             record(by=by, action="needs.load.request", obj=load,
                    summary=f"Asked to load {load.file_name} into {scope} {table}",
                    after={"scope": scope, "table": table, "source": load.source, "file": load.file_name,
                           "sha256": digest, "bytes": load.file_bytes, "synthetic": synthetic})
             if background:
-                from .tasks import load_dataset
-
-                load_id = load.pk
-                transaction.on_commit(lambda: load_dataset.enqueue(load_id))
+                _enqueue_load(load.pk)
     except IntegrityError:  # the same file requested at the same moment: the first one wins
         kept.unlink(missing_ok=True)
         existing = _existing(scope, table, digest)
@@ -130,9 +137,120 @@ def request_load(*, by: User | None, scope: str, table: str, source: str, path: 
     return load, True
 
 
+def _enqueue_load(load_id: int) -> None:
+    """Queue the load's task when the transaction commits, and remember the task's id."""
+    from .tasks import load_dataset
+
+    def enqueue() -> None:
+        result = load_dataset.enqueue(load_id)
+        DatasetLoad.objects.filter(pk=load_id, task_id="").update(task_id=str(result.id)[:64])
+
+    transaction.on_commit(enqueue)
+
+
 def _progress(load: DatasetLoad, stage: str, done: int, total: int) -> None:
-    """Progress is written outside the load's transaction so the page can show it."""
-    DatasetLoad.objects.filter(pk=load.pk).update(stage=stage, progress_done=done, progress_total=max(total, 1))
+    """Progress is written outside the load's transaction so the page can show it (only
+    while this attempt still runs: a stalled attempt given up stays failed)."""
+    DatasetLoad.objects.filter(pk=load.pk, status=LoadStatus.RUNNING).update(
+        stage=stage, progress_done=done, progress_total=max(total, 1), heartbeat_at=timezone.now())
+
+
+@contextmanager
+def _heartbeat(model: type[Model], pk: int, running: str) -> Iterator[None]:
+    """While the body runs, a thread writes ``heartbeat_at`` every NEEDS_HEARTBEAT_SECONDS,
+    so a load or recompute whose worker died is seen as stalled, however long one step of
+    a live one takes."""
+    interval = float(settings.NEEDS_HEARTBEAT_SECONDS)
+    if interval <= 0:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                model._default_manager.filter(pk=pk, status=running).update(heartbeat_at=timezone.now())
+        except Exception:  # noqa: BLE001 - a missed beat only makes the run look stalled sooner
+            logger.exception("heartbeat of %s %s failed", model.__name__, pk)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{model.__name__}-{pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _fail_task(task_id: str, reason: str) -> None:
+    """Mark a dead worker's task result failed (database backend only), so the task list
+    does not show it running for ever."""
+    if not task_id:
+        return
+    try:
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:  # pragma: no cover - another backend keeps its own records
+        return
+    for result in DBTaskResult.objects.filter(id=task_id, status="RUNNING"):
+        result.set_failed(RuntimeError(reason))
+
+
+def _give_up_load(*, by: User | None, load_id: int) -> DatasetLoad:
+    """Mark a stalled attempt failed (audited), remove anything it wrote to the store, and
+    keep its uploaded file for the next attempt. Its worker, if it ever wakes, finds the
+    attempt failed and publishes nothing."""
+    with transaction.atomic():
+        load = DatasetLoad.objects.select_for_update().get(pk=load_id)
+        if not load.stalled:
+            return load
+        last = timezone.localtime(load.last_activity)
+        reason = (f"the background worker stopped: no progress since {last:%d %B %Y %H:%M:%S} "
+                  f"(more than {settings.NEEDS_STALL_SECONDS // 60 or 1} minute(s)) at \"{load.stage}\"")
+        before = {"status": load.status, "stage": load.stage, "percent": load.percent}
+        load.status = LoadStatus.FAILED
+        load.finished_at = timezone.now()
+        load.problems = [[None, "", reason]]
+        load.problem_count = 1
+        load.message = reason
+        load.stage = "Stalled: nothing was loaded"
+        load.save()
+        record(by=by, action="needs.load.stalled", obj=load, summary=f"Gave up load {load.pk} ({load.file_name}): {reason}",
+               before=before, after={"status": LoadStatus.FAILED, "reason": reason})
+        scope, table, pk, task_id = load.scope, load.table, load.pk, load.task_id
+        transaction.on_commit(lambda: store.remove(scope, table, pk))
+        transaction.on_commit(lambda: _fail_task(task_id, reason))
+    return load
+
+
+def retry_load(*, by: User | None, load: DatasetLoad) -> DatasetLoad:
+    """Try a stalled or failed load again: the stale attempt is marked failed (its partial
+    Parquet removed) and a fresh attempt of the same file is queued."""
+    load = DatasetLoad.objects.get(pk=load.pk)
+    upload = Path(load.upload_path) if load.upload_path else None
+    errors = {}
+    if not (load.stalled or load.status == LoadStatus.FAILED):
+        errors["status"] = "only a stalled or failed load can be tried again"
+    elif upload is None or not upload.exists():
+        errors["file"] = "the uploaded file is no longer kept: upload it again"
+    _refuse(errors)
+    if load.stalled:
+        load = _give_up_load(by=by, load_id=load.pk)
+    with transaction.atomic():
+        old = DatasetLoad.objects.select_for_update().get(pk=load.pk)
+        _refuse({"status": "this load was already tried again"} if not old.upload_path else {})
+        fresh = DatasetLoad.objects.create(
+            scope=old.scope, table=old.table, source=old.source, synthetic=old.synthetic, file_name=old.file_name,
+            file_format=old.file_format, file_digest=old.file_digest, file_bytes=old.file_bytes,
+            replace_overlapping=old.replace_overlapping, upload_path=old.upload_path, requested_by=by,
+            requested_at=timezone.now(), stage="Waiting for the background worker", retry_of=old)
+        old.upload_path = ""
+        old.save(update_fields=["upload_path"])
+        record(by=by, action="needs.load.retry", obj=fresh, summary=f"Tried load {old.pk} ({old.file_name}) again as load {fresh.pk}",
+               after={"retry_of": old.pk, "file": old.file_name, "sha256": old.file_digest})
+        _enqueue_load(fresh.pk)
+    return fresh
 
 
 def _overlapping(load: DatasetLoad, periods: list[str], organisations: list[str],
@@ -154,12 +272,17 @@ def run_load(*, load_id: int) -> DatasetLoad:
     load = DatasetLoad.objects.get(pk=load_id)
     if load.status != LoadStatus.QUEUED:
         return load  # a retry of a load that already ran
+    now = timezone.now()
     claimed = DatasetLoad.objects.filter(pk=load.pk, status=LoadStatus.QUEUED).update(
-        status=LoadStatus.RUNNING, started_at=timezone.now(), stage="Reading the file", progress_done=0,
+        status=LoadStatus.RUNNING, started_at=now, heartbeat_at=now, stage="Reading the file", progress_done=0,
         progress_total=100)
     if not claimed:
         return DatasetLoad.objects.get(pk=load.pk)
-    load.refresh_from_db()
+    with _heartbeat(DatasetLoad, load.pk, LoadStatus.RUNNING):
+        return _run_claimed(DatasetLoad.objects.get(pk=load.pk))
+
+
+def _run_claimed(load: DatasetLoad) -> DatasetLoad:
     path = Path(load.upload_path)
     try:
         try:
@@ -185,26 +308,10 @@ def run_load(*, load_id: int) -> DatasetLoad:
 
         _progress(load, "Writing", 60, 100)
         store.write_staged(load.pk, checked.table, wrote)
-        with transaction.atomic():
-            for other in overlaps:
-                _withdraw(by=load.requested_by, load=other, reason=f"replaced by load {load.pk}", replaced_by=load)
-            load.status = LoadStatus.LOADED
-            load.rows = total
-            load.periods = checked.periods
-            load.organisations = checked.organisations
-            load.counts_by_setting = checked.counts_by_setting
-            load.finished_at = timezone.now()
-            load.stage = "Loaded"
-            load.progress_done = load.progress_total = 100
-            load.upload_path = ""
-            load.save()
-            record(by=load.requested_by, action="needs.load", obj=load,
-                   summary=f"Loaded {total:,} rows of {load.table} from {load.file_name}",
-                   after={"rows": total, "periods": [checked.periods[0], checked.periods[-1]] if checked.periods else [],
-                          "organisations": len(checked.organisations), "sha256": load.file_digest,
-                          "counts_by_setting": checked.counts_by_setting,
-                          "replaced": [o.pk for o in overlaps]})
-            store.publish(load.pk, load.scope, load.table)
+        if not _publish(load, checked.table.num_rows, checked, overlaps):
+            # this attempt was given up as stalled while it ran: publish nothing
+            store.remove(load.scope, load.table, load.pk)
+            return DatasetLoad.objects.get(pk=load.pk)
         path.unlink(missing_ok=True)
         return load
     except Exception as error:  # noqa: BLE001 - recorded on the load, never half-written
@@ -214,20 +321,54 @@ def run_load(*, load_id: int) -> DatasetLoad:
                                 1, traceback.format_exc(limit=3))
 
 
+@transaction.atomic
+def _publish(load: DatasetLoad, total: int, checked: Any, overlaps: list[DatasetLoad]) -> bool:
+    """Record the load as loaded and move its staged folder into place, in one transaction;
+    False (and nothing changed) when the attempt was given up as stalled meanwhile."""
+    if DatasetLoad.objects.select_for_update().get(pk=load.pk).status != LoadStatus.RUNNING:
+        return False
+    for other in overlaps:
+        _withdraw(by=load.requested_by, load=other, reason=f"replaced by load {load.pk}", replaced_by=load)
+    load.status = LoadStatus.LOADED
+    load.rows = total
+    load.periods = checked.periods
+    load.organisations = checked.organisations
+    load.counts_by_setting = checked.counts_by_setting
+    load.finished_at = timezone.now()
+    load.stage = "Loaded"
+    load.progress_done = load.progress_total = 100
+    load.upload_path = ""
+    load.save()
+    record(by=load.requested_by, action="needs.load", obj=load,
+           summary=f"Loaded {total:,} rows of {load.table} from {load.file_name}",
+           after={"rows": total, "periods": [checked.periods[0], checked.periods[-1]] if checked.periods else [],
+                  "organisations": len(checked.organisations), "sha256": load.file_digest,
+                  "counts_by_setting": checked.counts_by_setting,
+                  "replaced": [o.pk for o in overlaps]})
+    store.publish(load.pk, load.scope, load.table)
+    return True
+
+
 def _reject(load: DatasetLoad, problems: list[list[Any]], count: int) -> DatasetLoad:
     return _finish_unloaded(load, LoadStatus.REJECTED, problems, count, "")
 
 
 def _finish_unloaded(load: DatasetLoad, status: str, problems: list[list[Any]], count: int, message: str) -> DatasetLoad:
-    upload = Path(load.upload_path) if load.upload_path else None
+    """A rejected load's file is discarded (it must be corrected); a failed one's is kept
+    so the analyst can try again."""
+    upload = Path(load.upload_path) if load.upload_path and status == LoadStatus.REJECTED else None
     with transaction.atomic():
+        current = DatasetLoad.objects.select_for_update().get(pk=load.pk)
+        if current.status != LoadStatus.RUNNING:
+            return current  # given up as stalled meanwhile
         load.status = status
         load.problems = problems[:1000]
         load.problem_count = count
         load.finished_at = timezone.now()
         load.stage = "Nothing was loaded"
         load.message = message
-        load.upload_path = ""
+        if upload is not None:
+            load.upload_path = ""
         load.save()
         record(by=load.requested_by, action=f"needs.load.{status}", obj=load,
                summary=f"Did not load {load.file_name}: {count} problem(s)",
@@ -276,15 +417,48 @@ def request_recompute(*, by: User | None) -> ComputeRun:
     is returned instead of a second)."""
     with transaction.atomic():
         pending = ComputeRun.objects.select_for_update().filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).first()
+        stale = None
         if pending is not None:
-            return pending
-        run = ComputeRun.objects.create(requested_by=by, requested_at=timezone.now())
-        record(by=by, action="needs.recompute.request", obj=run, summary="Asked to recompute every indicator")
+            if not pending.stalled:
+                return pending
+            stale = _give_up_run(by=by, run=pending)
+        run = ComputeRun.objects.create(requested_by=by, requested_at=timezone.now(), retry_of=stale)
+        record(by=by, action="needs.recompute.request", obj=run, summary="Asked to recompute every indicator",
+               after={"retry_of": stale.pk if stale else None})
         from .tasks import recompute_values
 
         run_id = run.pk
-        transaction.on_commit(lambda: recompute_values.enqueue(run_id))
+
+        def enqueue() -> None:
+            result = recompute_values.enqueue(run_id)
+            ComputeRun.objects.filter(pk=run_id, task_id="").update(task_id=str(result.id)[:64])
+
+        transaction.on_commit(enqueue)
     return run
+
+
+def _give_up_run(*, by: User | None, run: ComputeRun) -> ComputeRun:
+    """Mark a stalled recompute failed (audited); its worker, if it wakes, stores nothing."""
+    last = timezone.localtime(run.last_activity)
+    reason = (f"the background worker stopped: no progress since {last:%d %B %Y %H:%M:%S} "
+              f"(more than {settings.NEEDS_STALL_SECONDS // 60 or 1} minute(s))")
+    before = run.status
+    ComputeRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now(),
+                                                message=f"Stalled: {reason}")
+    run.refresh_from_db()
+    record(by=by, action="needs.recompute.stalled", obj=run, summary=f"Gave up recompute {run.pk}: {reason}",
+           before={"status": before}, after={"status": RunStatus.FAILED, "reason": reason})
+    task_id = run.task_id
+    transaction.on_commit(lambda: _fail_task(task_id, reason))
+    return run
+
+
+def retry_recompute(*, by: User | None, run: ComputeRun) -> ComputeRun:
+    """Try a stalled or failed recompute again (a new run; a stalled one is marked failed)."""
+    run = ComputeRun.objects.get(pk=run.pk)
+    _refuse({"status": "only a stalled or failed recompute can be tried again"}
+            if not (run.stalled or run.status == RunStatus.FAILED) else {})
+    return request_recompute(by=by)
 
 
 def recompute(*, by: User | None, run: ComputeRun | None = None) -> ComputeRun:
@@ -292,24 +466,36 @@ def recompute(*, by: User | None, run: ComputeRun | None = None) -> ComputeRun:
     run's values stay in place until this one has finished)."""
     from .compute import compute_all
 
+    now = timezone.now()
     if run is None:
         with transaction.atomic():
-            run = ComputeRun.objects.create(requested_by=by, requested_at=timezone.now())
+            run = ComputeRun.objects.create(requested_by=by, requested_at=now, status=RunStatus.RUNNING,
+                                            started_at=now, heartbeat_at=now, engine=settings.NEEDS_ENGINE)
+    else:
+        # claim it: a task run twice (or a run already given up) computes nothing
+        claimed = ComputeRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, engine=settings.NEEDS_ENGINE)
+        run.refresh_from_db()
+        if not claimed:
+            return run
     started = time.perf_counter()
-    ComputeRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now(),
-                                                engine=settings.NEEDS_ENGINE)
     try:
-        computed = compute_all()
+        with _heartbeat(ComputeRun, run.pk, RunStatus.RUNNING):
+            computed = compute_all()
     except Exception as error:
         logger.exception("recompute %s failed", run.pk)
         with transaction.atomic():
-            ComputeRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now(),
-                                                        message=f"{type(error).__name__}: {error}")
-            run.refresh_from_db()
-            record(by=by, action="needs.recompute.failed", obj=run, summary=f"Recompute failed: {type(error).__name__}")
+            if ComputeRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+                    status=RunStatus.FAILED, finished_at=timezone.now(), message=f"{type(error).__name__}: {error}"):
+                run.refresh_from_db()
+                record(by=by, action="needs.recompute.failed", obj=run, summary=f"Recompute failed: {type(error).__name__}")
         raise
     fields = {f.name for f in IndicatorValue._meta.concrete_fields} - {"id", "run"}
     with transaction.atomic():
+        current = ComputeRun.objects.select_for_update().get(pk=run.pk)
+        if current.status != RunStatus.RUNNING:
+            logger.warning("recompute %s was given up while it ran: its values are not stored", run.pk)
+            return current
         IndicatorValue.objects.bulk_create(
             (IndicatorValue(run=run, **{k: v[k] for k in fields if k in v}) for v in computed.values), batch_size=2000)
         PeerFeatures.objects.bulk_create(PeerFeatures(run=run, level=level, organisation=code, features=feats,

@@ -150,6 +150,32 @@ def load_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("needs:load", pk=load.pk)
 
 
+@requires(Perm.LOAD_NEEDS_DATA)
+@require_POST
+def load_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    load = get_object_or_404(DatasetLoad, pk=pk)
+    try:
+        fresh = services.retry_load(by=request.user, load=load)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("needs:load", pk=load.pk)
+    messages.success(request, f"Load {load.pk} was marked failed; load {fresh.pk} tries the same file again.")
+    return redirect("needs:load", pk=fresh.pk)
+
+
+@requires(Perm.RECOMPUTE_NEEDS)
+@require_POST
+def recompute_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(ComputeRun, pk=pk)
+    try:
+        fresh = services.retry_recompute(by=request.user, run=run)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Recompute {fresh.pk} is {fresh.get_status_display().lower()}.")
+    return redirect("needs:data")
+
+
 @requires(Perm.RECOMPUTE_NEEDS)
 @require_POST
 def recompute(request: HttpRequest) -> HttpResponse:

@@ -140,3 +140,113 @@ def test_sweeping_leaves_loads_in_progress_alone(people):
     removed = store.sweep([], running=[41])
     assert store.staging_folder(41).exists() and not store.staging_folder(42).exists() and not orphan.exists()
     assert set(removed) == {store.staging_folder(42), orphan}
+
+
+def _crash(load: DatasetLoad, minutes: int = 30) -> None:
+    """What a worker killed while checking leaves: a running load with old progress and a
+    partly written staging folder."""
+    import datetime
+
+    from django.utils import timezone
+
+    old = timezone.now() - datetime.timedelta(minutes=minutes)
+    DatasetLoad.objects.filter(pk=load.pk).update(status=LoadStatus.RUNNING, started_at=old, heartbeat_at=old,
+                                                  stage="Checking 2 rows", progress_done=20)
+    folder = store.staging_folder(load.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "part-00000.parquet").write_bytes(b"half a file")
+
+
+def test_a_stalled_load_says_so_and_can_be_tried_again(people, client_as, settings, tmp_path,
+                                                       django_capture_on_commit_callbacks):
+    settings.NEEDS_STALL_SECONDS = 60
+    path = tmp_path / "p.csv"
+    path.write_text(GOOD)
+    load, _ = services.request_load(by=None, scope="local", table="population", source="t", path=path,
+                                    file_name="p.csv", background=False)
+    _crash(load)
+    client = client_as(Role.COMMISSIONING_MANAGER)
+    page = client.get(f"/needs/data/{load.pk}/").content.decode()
+    assert "Stalled" in page and "Try again" in page and "every 1s" not in page
+    assert "Stalled" in client.get("/needs/data/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/needs/data/{load.pk}/retry/")
+    load.refresh_from_db()
+    fresh = DatasetLoad.objects.get(retry_of=load)
+    assert response["Location"] == f"/needs/data/{fresh.pk}/"
+    assert load.status == LoadStatus.FAILED and "the background worker stopped" in load.problems[0][2]
+    assert fresh.status == LoadStatus.LOADED and fresh.rows == 2
+    assert [p.parent.name for p in _store_files()] == [f"load={fresh.pk}"]  # the half file is gone, nothing doubled
+    assert AuditEvent.objects.filter(action="needs.load.stalled").count() == 1
+    assert AuditEvent.objects.filter(action="needs.load.retry").count() == 1
+    # a load that is neither stalled nor failed is not tried again
+    client.post(f"/needs/data/{fresh.pk}/retry/")
+    assert DatasetLoad.objects.count() == 2
+
+
+def test_uploading_the_file_of_a_stalled_load_again_starts_a_fresh_attempt(people, client_as, settings,
+                                                                          django_capture_on_commit_callbacks):
+    settings.NEEDS_STALL_SECONDS = 60
+    client = client_as(Role.COMMISSIONING_MANAGER)
+    _upload(client, GOOD)  # queued; the worker dies
+    stuck = DatasetLoad.objects.get()
+    _crash(stuck)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _upload(client, GOOD)
+    stuck.refresh_from_db()
+    fresh = DatasetLoad.objects.exclude(pk=stuck.pk).get()
+    assert response["Location"] == f"/needs/data/{fresh.pk}/" and fresh.retry_of == stuck
+    assert (stuck.status, fresh.status) == (LoadStatus.FAILED, LoadStatus.LOADED)
+    assert [p.parent.name for p in _store_files()] == [f"load={fresh.pk}"]
+    # a load in progress that is not stalled is still found, not started twice
+    DatasetLoad.objects.filter(pk=fresh.pk).update(status=LoadStatus.FAILED)
+    _upload(client, GOOD)
+    live = DatasetLoad.objects.order_by("pk").last()
+    _upload(client, GOOD)
+    assert DatasetLoad.objects.order_by("pk").last() == live
+
+
+def test_a_worker_that_wakes_after_its_load_was_given_up_publishes_nothing(people, settings, tmp_path):
+    settings.NEEDS_STALL_SECONDS = 60
+    path = tmp_path / "p.csv"
+    path.write_text(GOOD)
+    load, _ = services.request_load(by=None, scope="local", table="population", source="t", path=path,
+                                    file_name="p.csv", background=False)
+    _crash(load)
+    services._give_up_load(by=None, load_id=load.pk)
+    DatasetLoad.objects.filter(pk=load.pk).update(upload_path=str(path))
+    woke = services._run_claimed(DatasetLoad.objects.get(pk=load.pk))
+    assert woke.status == LoadStatus.FAILED and _store_files() == []
+    # and the task run a second time does nothing
+    assert services.run_load(load_id=load.pk).status == LoadStatus.FAILED
+
+
+def test_a_stalled_recompute_no_longer_blocks_the_next_one(people, client_as, settings,
+                                                          django_capture_on_commit_callbacks):
+    import datetime
+
+    from django.utils import timezone
+
+    from opencommissioning.needs.models import ComputeRun, RunStatus
+
+    settings.NEEDS_STALL_SECONDS = 60
+    old = timezone.now() - datetime.timedelta(minutes=30)
+    stuck = ComputeRun.objects.create(requested_at=old, started_at=old, heartbeat_at=old, status=RunStatus.RUNNING)
+    busy = ComputeRun.objects.create(requested_at=timezone.now(), status=RunStatus.QUEUED)
+    assert services.request_recompute(by=None) == busy  # a live pending run is still returned
+    ComputeRun.objects.filter(pk=busy.pk).delete()
+    client = client_as(Role.COMMISSIONING_MANAGER)
+    page = client.get("/needs/data/").content.decode()
+    assert "Stalled" in page and f"/needs/recompute/{stuck.pk}/retry/" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/needs/recompute/{stuck.pk}/retry/")
+    stuck.refresh_from_db()
+    fresh = ComputeRun.objects.get(retry_of=stuck)
+    assert stuck.status == RunStatus.FAILED and "Stalled" in stuck.message
+    assert fresh.status == RunStatus.DONE
+    assert AuditEvent.objects.filter(action="needs.recompute.stalled").count() == 1
+    # the task run twice computes once
+    from opencommissioning.needs.tasks import recompute_values
+
+    assert recompute_values.call(fresh.pk) == RunStatus.DONE
+    assert AuditEvent.objects.filter(action="needs.recompute").count() == 1
