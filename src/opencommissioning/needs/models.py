@@ -160,6 +160,7 @@ class ComputeRun(models.Model):
     loads = models.JSONField(default=list, blank=True, help_text="Ids of the loads the run read.")
     held_back = models.JSONField(default=list, blank=True, help_text="Indicators with no data loaded.")
     spans = models.JSONField(default=dict, blank=True, help_text="Scope -> span labels computed.")
+    span_gaps = models.JSONField(default=dict, blank=True, help_text="Scope -> span label -> months with no activity data.")
     synthetic_scopes = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
 

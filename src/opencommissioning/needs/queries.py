@@ -119,6 +119,12 @@ def latest_span(run: ComputeRun, scope: str = Scope.LOCAL) -> str | None:
     return spans[0] if spans else None
 
 
+def gaps_in(run: ComputeRun, span: str | None, scope: str = Scope.LOCAL) -> list[str]:
+    """The months of a span that hold no activity data (the span is still 12 consecutive
+    calendar months; a page says which months are missing)."""
+    return list(((run.span_gaps or {}).get(scope) or {}).get(span or "", []))
+
+
 def level_of(org: Organisation) -> str | None:
     return PROFILE_KINDS.get(org.kind)  # type: ignore[call-overload]
 
@@ -177,6 +183,7 @@ class Profile:
     peers: list[tuple[PeerLink, Organisation | None]] = field(default_factory=list)
     synthetic: bool = False
     published_rows: list[ProfileRow] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
 
 
 def _names(codes: Iterable[str]) -> dict[str, Organisation]:
@@ -203,7 +210,7 @@ def _comparison_group(org: Organisation, level: str) -> tuple[str, list[str] | N
 def profile(org: Organisation, run: ComputeRun, *, public: bool = False) -> Profile:
     level = level_of(org) or Level.COMMISSIONER
     span = latest_span(run)
-    result = Profile(organisation=org, level=level, span=span)
+    result = Profile(organisation=org, level=level, span=span, gaps=gaps_in(run, span))
     code = org.ods_code
     own = _span_filter(span_values(run, level=level, organisations=[code]), span)
     mine = _best(own)
@@ -331,6 +338,7 @@ class Variation:
     synthetic: bool
     note: str = ""
     hidden: list[tuple[str, str]] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
 
     @property
     def outliers(self) -> list[FunnelPoint]:
@@ -368,9 +376,10 @@ def variation(ind: Indicator, run: ComputeRun, *, commissioner: Organisation | N
                      if v.scope == Scope.LOCAL and v.period == latest_span(run)}
             rows = [local.get(v.organisation, v) for v in rows]
     figures = [figure(v, public) for v in rows]
+    gaps = gaps_in(run, span, scope if scope in (Scope.LOCAL, Scope.NATIONAL) else "")
     usable = [f for f in figures if f.value is not None and f.numerator is not None and f.denominator]
     names = _names(f.organisation for f in figures)
-    result = Variation(indicator=ind, of=of, span=span, points=[], funnel=None, scope=scope,
+    result = Variation(indicator=ind, of=of, span=span, points=[], funnel=None, scope=scope, gaps=gaps,
                        synthetic=any(f.synthetic for f in usable),
                        hidden=sorted((names[f.organisation].name if f.organisation in names else f.organisation, f.organisation)
                                      for f in figures if f not in usable))

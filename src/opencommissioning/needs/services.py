@@ -137,6 +137,37 @@ def request_load(*, by: User | None, scope: str, table: str, source: str, path: 
     return load, True
 
 
+def future_problems(table: Any, *, first_row: int, today: datetime.date,
+                    limit: int = 1000) -> tuple[list[list[Any]], int]:
+    """Rows dated after the current month (a month, the end of a span of months, or an
+    activity date after today): data cannot come from the future, and one such month would
+    move "the latest 12 months" years ahead. Returns ([row, column, reason], count)."""
+    import pyarrow.compute as pc
+
+    problems: list[list[Any]] = []
+    count = 0
+    this_month = f"{today.year:04d}-{today.month:02d}"
+    if "period" in table.column_names:
+        ends = pc.utf8_slice_codeunits(pc.fill_null(table["period"], ""), -7, 2**31 - 1)
+        late = pc.greater(ends, this_month).to_pylist()
+        periods = table["period"].to_pylist()
+        for i, bad in enumerate(late):
+            if bad:
+                count += 1
+                if len(problems) < limit:
+                    problems.append([first_row + i, "period",
+                                     f"{periods[i]!r} is after the current month ({this_month}): data cannot be from the future"])
+    if "activity_date" in table.column_names:
+        dates = table["activity_date"].to_pylist()
+        for i, d in enumerate(dates):
+            if d is not None and d > today:
+                count += 1
+                if len(problems) < limit:
+                    problems.append([first_row + i, "activity_date", f"{d.isoformat()} is after today ({today.isoformat()})"])
+    problems.sort(key=lambda p: (p[0], p[1]))
+    return problems, count
+
+
 def _enqueue_load(load_id: int) -> None:
     """Queue the load's task when the transaction commits, and remember the task's id."""
     from .tasks import load_dataset
@@ -294,6 +325,9 @@ def _run_claimed(load: DatasetLoad) -> DatasetLoad:
         del raw
         if not checked.ok or checked.table is None:
             return _reject(load, [[p.row, p.column, p.reason] for p in checked.problems], checked.problem_count)
+        future, future_count = future_problems(checked.table, first_row=first_row, today=timezone.localdate())
+        if future_count:
+            return _reject(load, future, future_count)
         overlaps = _overlapping(load, checked.periods, checked.organisations, checked.counts_by_setting)
         if overlaps and not load.replace_overlapping:
             names = ", ".join(f"load {o.pk} ({o.file_name}, {o.period_range or 'no periods'})" for o in overlaps)
@@ -511,6 +545,7 @@ def recompute(*, by: User | None, run: ComputeRun | None = None) -> ComputeRun:
         run.loads = computed.loads
         run.held_back = computed.held_back
         run.spans = computed.spans
+        run.span_gaps = computed.span_gaps
         run.synthetic_scopes = computed.synthetic_scopes
         run.save()
         record(by=by, action="needs.recompute", obj=run,

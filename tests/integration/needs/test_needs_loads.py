@@ -250,3 +250,28 @@ def test_a_stalled_recompute_no_longer_blocks_the_next_one(people, client_as, se
 
     assert recompute_values.call(fresh.pk) == RunStatus.DONE
     assert AuditEvent.objects.filter(action="needs.recompute").count() == 1
+
+
+def test_months_after_the_current_month_are_refused_with_row_and_column(people, client_as,
+                                                                         django_capture_on_commit_callbacks):
+    future = ("person_id,period,activity_date,setting,practice,commissioner,sex,age_band,admission_method\n"
+              "a1,2024-05,2024-05-03,ae_attendance,P91001,02A,F,0-4,\n"
+              "a2,2031-01,2031-01-03,ae_attendance,P91001,02A,F,0-4,\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client_as(Role.COMMISSIONING_MANAGER), future, name="ae.csv", table="activity")
+    load = DatasetLoad.objects.get()
+    assert load.status == LoadStatus.REJECTED and load.problem_count == 2
+    assert [p[:2] for p in load.problems] == [[3, "activity_date"], [3, "period"]]
+    assert "'2031-01' is after the current month" in load.problems[1][2]
+    assert _store_files() == []
+
+
+def test_the_year_is_twelve_consecutive_months_and_gaps_are_named():
+    from opencommissioning.needs.compute import span_gaps, spans_for
+
+    spans = spans_for(["2024-01", "2024-02", "2025-06", "2025-07"])
+    assert list(spans) == ["2024-08/2025-07"] and len(spans["2024-08/2025-07"]) == 12
+    assert span_gaps(spans, ["2024-01", "2025-06", "2025-07"])["2024-08/2025-07"][:2] == ["2024-08", "2024-09"]
+    whole = [f"{y}-{m:02d}" for y in (2023, 2024) for m in range(1, 13)]
+    assert list(spans_for(whole)) == ["2024-01/2024-12", "2023-01/2023-12"]
+    assert list(spans_for([*whole[1:]])) == ["2024-01/2024-12"]  # the year before lacks a month

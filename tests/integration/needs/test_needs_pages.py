@@ -186,3 +186,15 @@ def test_the_api_gives_the_stored_values(needs, client_as):
                                         period_kind="span")
     assert body["count"] == 1 and body["items"][0]["value"] == stored.value
     assert client_as(Role.PROVIDER).get("/api/needs/indicators").status_code == 401
+
+
+def test_pages_say_which_months_of_the_year_have_no_data(needs, client_as):
+    run = ComputeRun.objects.filter(status="done").order_by("-pk").first()
+    span = run.spans["local"][0]
+    assert run.span_gaps == {}  # the test data covers every month
+    run.span_gaps = {"local": {span: ["2025-01"]}}
+    run.save()
+    client = client_as(Role.CLINICAL_COMMISSIONER)
+    for url in (f"/needs/profiles/{OUTLIER}/", "/needs/variation/emergency_admissions_rate/", "/public/profiles/02A/"):
+        html = client.get(url).content.decode()
+        assert 'id="span-gaps"' in html and "hold no activity data: 2025-01" in html, url
