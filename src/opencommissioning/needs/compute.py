@@ -33,6 +33,7 @@ from opencommissioning.analytics.profiles import (
     nearest_neighbours,
     peer_features,
     public_counts,
+    public_values,
 )
 from opencommissioning.analytics.published import published_values, with_england
 from opencommissioning.core.models import Organisation, OrganisationKind
@@ -218,7 +219,16 @@ def compute_all() -> Computed:
     if out.values:
         counts = public_counts([v["numerator"] for v in out.values], [v["denominator"] for v in out.values])
         for v, n, d, s in zip(out.values, counts.numerator, counts.denominator, counts.suppressed, strict=True):
-            v["public_numerator"], v["public_denominator"], v["public_suppressed"] = n, d, s
+            v["public_numerator"], v["public_denominator"], v["public_suppressed"] = n, d, s or bool(v.get("suppressed"))
+        pv = public_values([str(v["method"]) for v in out.values], [float(v["multiplier"]) for v in out.values],
+                           [float(v["confidence"]) for v in out.values], counts.numerator, counts.denominator,
+                           [bool(v["public_suppressed"]) for v in out.values], [v["numerator"] for v in out.values],
+                           [v["value"] for v in out.values], [v["lower"] for v in out.values],
+                           [v["upper"] for v in out.values], [v["lower_998"] for v in out.values],
+                           [v["upper_998"] for v in out.values])
+        for i, v in enumerate(out.values):
+            v["public_value"], v["public_lower"], v["public_upper"] = pv.value[i], pv.lower[i], pv.upper[i]
+            v["public_lower_998"], v["public_upper_998"] = pv.lower_998[i], pv.upper_998[i]
     return out
 
 

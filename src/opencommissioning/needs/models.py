@@ -218,6 +218,12 @@ class IndicatorValue(models.Model):
     public_numerator = models.FloatField(null=True)
     public_denominator = models.FloatField(null=True)
     public_suppressed = models.BooleanField(default=True)
+    # the value and intervals worked out again from the public counts (analytics.profiles.public_values)
+    public_value = models.FloatField(null=True)
+    public_lower = models.FloatField(null=True)
+    public_upper = models.FloatField(null=True)
+    public_lower_998 = models.FloatField(null=True)
+    public_upper_998 = models.FloatField(null=True)
 
     class Meta:
         indexes = [

@@ -89,11 +89,12 @@ class Figure:
 
 def figure(v: IndicatorValue, public: bool = False) -> Figure:
     if public:
+        # every public figure comes from the disclosure-controlled counts (compute.py), never the exact ones
         hidden = v.public_suppressed or v.suppressed
         return Figure(v.indicator_id, v.scope, v.level, v.organisation, v.period, v.period_kind, v.public_numerator,
-                      v.public_denominator, None if hidden else v.value, None if hidden else v.lower,
-                      None if hidden else v.upper, None if hidden else v.lower_998, None if hidden else v.upper_998,
-                      hidden, v.synthetic, v.source)
+                      v.public_denominator, None if hidden else v.public_value, None if hidden else v.public_lower,
+                      None if hidden else v.public_upper, None if hidden else v.public_lower_998,
+                      None if hidden else v.public_upper_998, hidden, v.synthetic, v.source)
     return Figure(v.indicator_id, v.scope, v.level, v.organisation, v.period, v.period_kind, v.numerator, v.denominator, v.value,
                   v.lower, v.upper, v.lower_998, v.upper_998, v.suppressed, v.synthetic, v.source)
 
@@ -244,7 +245,8 @@ def profile(org: Organisation, run: ComputeRun, *, public: bool = False) -> Prof
         for v in span_values(run, level=level, organisations=[code]):
             if v.scope == Scope.LOCAL and v.period == spans[1]:
                 previous[v.indicator_id] = v
-    targets = {t.indicator_id: t for t in Target.objects.filter(organisation=org)}
+    # a commissioner's targets are internal: the public never sees them, nor whether they will be met
+    targets = {} if public else {t.indicator_id: t for t in Target.objects.filter(organisation=org)}
     held = set(run.held_back or [])
     rows_by_domain: dict[int, list[ProfileRow]] = defaultdict(list)
     for ind in catalogue.indicators():
@@ -421,7 +423,7 @@ def series(ind: Indicator, run: ComputeRun, *, level: str, code: str, public: bo
     values = [v for v in values if v.scope == keep]
     figures = [figure(v, public) for v in values]
     org = Organisation.objects.filter(ods_code=code).first()
-    target = Target.objects.filter(organisation=org, indicator_id=ind.id).first() if org else None
+    target = Target.objects.filter(organisation=org, indicator_id=ind.id).first() if org and not public else None
     shown = [f for f in figures if f.value is not None]
     chart = profiles.spc([f.value for f in shown if f.value is not None], ind.polarity, target.value if target else None)
     return Series(ind, code, [f.period for f in shown], shown, chart, target)

@@ -198,3 +198,28 @@ def test_pages_say_which_months_of_the_year_have_no_data(needs, client_as):
     for url in (f"/needs/profiles/{OUTLIER}/", "/needs/variation/emergency_admissions_rate/", "/public/profiles/02A/"):
         html = client.get(url).content.decode()
         assert 'id="span-gaps"' in html and "hold no activity data: 2025-01" in html, url
+
+
+def test_public_figures_give_back_only_the_rounded_counts_and_no_targets(needs, client, client_as):
+    client_as(Role.CLINICAL_COMMISSIONER).post("/needs/profiles/02A/target/", {
+        "indicator": "emergency_admissions_rate", "value": "5", "due_on": "2099-03-31", "note": "fewer admissions"})
+    run = ComputeRun.objects.filter(status="done").order_by("-pk").first()
+    span = run.spans["local"][0]
+    shown = 0
+    for v in IndicatorValue.objects.filter(run=run, scope="local", period=span, public_suppressed=False):
+        ind = catalogue.by_id(v.indicator_id)
+        if ind.method not in ("crude_rate", "proportion") or not v.public_denominator:
+            continue
+        back = v.public_value * v.public_denominator / ind.multiplier
+        assert abs(back - v.public_numerator) < 1e-6, v  # only the rounded count comes back
+        assert v.public_lower <= v.public_value <= v.public_upper
+        shown += 1
+    assert shown > 20
+    html = client.get("/public/profiles/02A/").content.decode()
+    mine = IndicatorValue.objects.get(run=run, indicator_id="emergency_admissions_rate", scope="local",
+                                      level="commissioner", organisation="02A", period=span)
+    row = _row(html, "emergency_admissions_rate")
+    assert f"{mine.public_value:,.2f}" in row and f"{mine.public_lower:,.2f}" in row
+    variation = client.get("/public/profiles/02A/variation/emergency_admissions_rate/?org=02A").content.decode()
+    for page in (html, variation):
+        assert "target" not in page.lower()

@@ -271,3 +271,24 @@ def test_synthetic_options_for_a_commissioners_demo(tmp_path: Path) -> None:
     assert z2.num_rows == 0  # the step change stopped its emergency admissions
     with pytest.raises(ValueError, match="unknown kind"):
         synthesise(tmp_path / "x", made_up=made_up, kinds=["admissions"])
+
+
+def test_public_values_come_from_the_rounded_counts_so_they_give_back_only_the_rounded_count():
+    from opencommissioning.analytics.profiles import public_counts, public_values
+
+    # the audit's example: 22 admissions over 29,930 person-months, published as 20
+    counts = public_counts([22.0, 40.0, 3.0, 12.0], [29_930.0, 200.0, 500.0, 9.0])
+    assert counts.numerator[0] == 20 and counts.suppressed[2]
+    exact_rate = 22 / 29_930 * 100_000
+    pv = public_values(["crude_rate", "proportion", "crude_rate", "isr"], [100_000, 100, 100_000, 100], [0.95] * 4,
+                       counts.numerator, counts.denominator, counts.suppressed,
+                       [22.0, 40.0, 3.0, 12.0], [exact_rate, 20.0, 600.0, 120.0], [None] * 4, [None] * 4,
+                       [None] * 4, [None] * 4)
+    rate = pv.value[0]
+    assert rate is not None and round(rate * 29_930 / 100_000) == 20  # not 22
+    assert abs(rate - 20 / 29_930 * 100_000) < 1e-9 and pv.lower[0] < rate < pv.upper[0]
+    assert pv.lower_998[0] < pv.lower[0]
+    assert pv.value[1] == 40 / 200 * 100  # Wilson's value is the proportion of the rounded counts
+    assert pv.value[2] is None  # suppressed: nothing shown
+    # ISR: 10 (12 rounded) observed over the expected count 12 x 100 / 120 = 10
+    assert counts.numerator[3] == 10 and abs(pv.value[3] - 100.0) < 1e-9
