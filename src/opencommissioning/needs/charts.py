@@ -52,6 +52,8 @@ def funnel_spec(v: Variation, *, links: dict[str, str] | None = None) -> dict[st
 
 
 def spc_spec(s: Series) -> dict[str, Any] | None:
+    if s.spc is None and s.withheld and s.months:
+        return _trend_with_gaps(s)
     if s.spc is None:
         return None
     rows = [{"period": p, "value": val, "mean": m, "lower": lo, "upper": hi, "type": t.replace("_", " ")}
@@ -75,6 +77,32 @@ def spc_spec(s: Series) -> dict[str, Any] | None:
                       .encode(y="y:Q"))
     chart = alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
     return configure(chart, f"SPC chart (XmR) of {s.indicator.title}, {s.code}")
+
+
+def _trend_with_gaps(s: Series) -> dict[str, Any]:
+    """A monthly trend without process limits, each suppressed month marked as a gap (a
+    shaded column labelled "suppressed") and the line broken there."""
+    periods = [f.period for f in s.months]
+    rows, segment = [], 0
+    for f in s.months:
+        if f.suppressed or f.value is None:
+            segment += 1
+            continue
+        rows.append({"period": f.period, "value": f.value, "segment": segment})
+    gaps = [{"period": p, "label": "suppressed (1 to 7)"} for p in s.suppressed_months]
+    x = alt.X("period:O", title="Month", scale=alt.Scale(domain=periods), axis=alt.Axis(labelAngle=-45))
+    y = alt.Y("value:Q", title=s.indicator.unit or "Value", scale=alt.Scale(zero=False))
+    layers = [
+        alt.Chart(alt.Data(values=gaps)).mark_bar(color=PALE_GREY, opacity=0.8).encode(
+            x=x, tooltip=[alt.Tooltip("period:O", title="Month"), alt.Tooltip("label:N", title="Value")]),
+        alt.Chart(alt.Data(values=gaps)).mark_text(angle=270, color=DARK_GREY, fontSize=10, baseline="middle").encode(
+            x=x, text="label:N", y=alt.value(HEIGHT / 2)),
+        alt.Chart(alt.Data(values=rows)).mark_line(color=MID_GREY).encode(x=x, y=y, detail="segment:N"),
+        alt.Chart(alt.Data(values=rows)).mark_circle(size=60, opacity=1, color=NHS_BLUE).encode(
+            x=x, y=y, tooltip=[alt.Tooltip("period:O", title="Month"), alt.Tooltip("value:Q", format=".2f", title="Value")]),
+    ]
+    chart = alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+    return configure(chart, f"Monthly {s.indicator.title}, {s.code}: suppressed months marked, no process limits")
 
 
 def inequality_spec(q: Inequality) -> dict[str, Any] | None:

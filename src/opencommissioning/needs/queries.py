@@ -404,12 +404,27 @@ def variation(ind: Indicator, run: ComputeRun, *, commissioner: Organisation | N
 
 @dataclass
 class Series:
+    """``figures``/``periods``: the months with a value (the XmR chart's points); ``months``:
+    every month, suppressed ones too; ``withheld``: why there is no SPC chart for the public."""
+
     indicator: Indicator
     code: str
     periods: list[str]
     figures: list[Figure]
     spc: profiles.Spc | None
     target: Target | None
+    months: list[Figure] = field(default_factory=list)
+    withheld: str = ""
+
+    @property
+    def rows(self) -> list[tuple[Figure, str | None]]:
+        """Every month with its SPC point type (None when it has no point)."""
+        types = dict(zip(self.periods, self.spc.point_type, strict=True)) if self.spc else {}
+        return [(f, types.get(f.period)) for f in self.months]
+
+    @property
+    def suppressed_months(self) -> list[str]:
+        return [f.period for f in self.months if f.suppressed]
 
 
 def series(ind: Indicator, run: ComputeRun, *, level: str, code: str, public: bool = False) -> Series:
@@ -425,8 +440,17 @@ def series(ind: Indicator, run: ComputeRun, *, level: str, code: str, public: bo
     org = Organisation.objects.filter(ods_code=code).first()
     target = Target.objects.filter(organisation=org, indicator_id=ind.id).first() if org and not public else None
     shown = [f for f in figures if f.value is not None]
+    hidden = [f for f in figures if f.suppressed]
+    if public and hidden:
+        # limits without the suppressed months would describe a different series, and with
+        # them would let a reader estimate the hidden counts: no SPC for the public
+        withheld = (f"{len(hidden)} of {len(figures)} months have between 1 and 7 events, which are not published "
+                    f"({', '.join(f.period for f in hidden)}), so no process limits or special-cause rules are "
+                    "shown: worked out without those months they would describe a different series, and worked out "
+                    "with them they would let the hidden counts be estimated.")
+        return Series(ind, code, [f.period for f in shown], shown, None, None, figures, withheld)
     chart = profiles.spc([f.value for f in shown if f.value is not None], ind.polarity, target.value if target else None)
-    return Series(ind, code, [f.period for f in shown], shown, chart, target)
+    return Series(ind, code, [f.period for f in shown], shown, chart, target, figures)
 
 
 @dataclass

@@ -332,7 +332,7 @@ def _variation_context(request: HttpRequest, ind: Any, run: ComputeRun | None, c
     context.update({
         "query": request.GET.urlencode(),
         "funnel_description": _funnel_text(v), "spc_description": _spc_text(s) if s else "",
-        "spc_rows": list(zip(s.figures, s.spc.point_type, strict=False)) if s and s.spc else [],
+        "spc_rows": s.rows if s else [],
         "inequality_description": _inequality_text(q) if q else "",
         "variation": v, "funnel_spec": charts.funnel_spec(v, links=links), "links": links,
         "series": s, "spc_spec": charts.spc_spec(s) if s else None, "org_code": org_code,
@@ -357,6 +357,11 @@ def _funnel_text(v: queries.Variation) -> str:
 
 
 def _spc_text(s: queries.Series) -> str:
+    if s.withheld and s.months:
+        shown = [f for f in s.months if not f.suppressed]
+        return (f"{len(s.months)} months from {s.months[0].period} to {s.months[-1].period}; "
+                f"{len(s.suppressed_months)} suppressed (1 to 7 events: {', '.join(s.suppressed_months)}), shown as gaps; "
+                f"{len(shown)} with a published value. No process limits are shown.")
     if s.spc is None or not s.figures:
         return ""
     first, last = s.figures[0], s.figures[-1]

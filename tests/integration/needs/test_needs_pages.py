@@ -223,3 +223,19 @@ def test_public_figures_give_back_only_the_rounded_counts_and_no_targets(needs, 
     variation = client.get("/public/profiles/02A/variation/emergency_admissions_rate/?org=02A").content.decode()
     for page in (html, variation):
         assert "target" not in page.lower()
+
+
+def test_the_public_trend_shows_suppressed_months_and_no_spc_limits(needs, client, client_as):
+    html = client.get(f"/public/profiles/02A/variation/emergency_admissions_rate/?org={TINY}").content.decode()
+    table = html[html.index('id="spc-table"'):]
+    table = table[:table.index("</table>")]
+    assert table.count("suppressed (1 to 7)") == 3  # one admission in each of the last three months
+    assert months()[-1] in table and months()[0] in table  # every month listed, suppressed or not
+    summary = html[html.index('id="spc-summary"'):]
+    assert "No SPC chart for the public" in summary[:2000] and "Common cause" not in table
+    assert "process limits" in summary[:2000] and "mean" not in table.lower()
+    assert "suppressed (1 to 7)" in html[html.index('id="spc-spec"'):]  # the chart marks the gaps
+    # signed in, the same practice has its SPC chart
+    inside = client_as(Role.CLINICAL_COMMISSIONER).get(
+        f"/needs/variation/emergency_admissions_rate/?org={TINY}").content.decode()
+    assert "No SPC chart for the public" not in inside and "Common cause" in inside
