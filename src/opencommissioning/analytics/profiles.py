@@ -148,10 +148,10 @@ def funnel_inputs(method: str, numerators: FloatArray, denominators: FloatArray,
         if method == "proportion":
             return "proportion", numerators, denominators, "Denominator"
         if method == "crude_rate":
-            return "rate", numerators, denominators, "Population (person-months)"
+            return "rate", numerators, denominators, "Registered patients (average over the year)"
         if method == "dsr":
             return "rate", numerators, np.where(values > 0, multiplier * numerators / values, np.nan), \
-                "Derived population (person-months)"
+                "Derived population (patients: events × multiplier ÷ DSR)"
         if method == "isr":
             return "ratio", numerators, np.where(values > 0, numerators * multiplier / values, np.nan), \
                 "Expected events"

@@ -26,6 +26,7 @@ from opencommissioning.core.charts import (
 )
 from opencommissioning.core.charts import funnel as funnel_chart
 
+from . import units
 from .queries import Inequality, Series, Variation
 
 POINT_COLOURS = {"common_cause": MID_GREY, "special_cause_improvement": "#41b6e6", "special_cause_concern": "#ed8b00",
@@ -36,7 +37,6 @@ def funnel_spec(v: Variation, *, links: dict[str, str] | None = None) -> dict[st
     f = v.funnel
     if f is None or not v.points:
         return None
-    unit = v.indicator.unit or ""
     points = [{"name": p.name, "code": p.code, "x": p.x, "value": p.figure.value, "flag": p.flag,
                "lower": p.figure.lower, "upper": p.figure.upper, "href": (links or {}).get(p.code, "")}
               for p in v.points if p.figure.value is not None]
@@ -44,8 +44,8 @@ def funnel_spec(v: Variation, *, links: dict[str, str] | None = None) -> dict[st
     return funnel_chart(
         points=points, grid=f.grid, lower_95=f.lower_95, upper_95=f.upper_95, lower_998=f.lower_998,
         upper_998=f.upper_998, target=f.target, x_title=f.x_label,
-        y_title=f"{v.indicator.title} ({unit})" if unit else v.indicator.title,
-        title=f"Funnel plot of {what}: {v.indicator.title}",
+        y_title=units.heading(v.indicator, "span"),
+        title=f"Funnel plot of {what}: {units.title(v.indicator)}",
         tooltip=[alt.Tooltip("name:N", title="Organisation"), alt.Tooltip("value:Q", title="Value", format=".2f"),
                  alt.Tooltip("lower:Q", title="95% lower", format=".2f"),
                  alt.Tooltip("upper:Q", title="95% upper", format=".2f"), alt.Tooltip("flag:N", title="Flag")])
@@ -62,7 +62,8 @@ def spc_spec(s: Series) -> dict[str, Any] | None:
     x = alt.X("period:O", title="Month", axis=alt.Axis(labelAngle=-45))
     base = alt.Chart(alt.Data(values=rows)).encode(x=x)
     layers = [
-        base.mark_line(color=MID_GREY).encode(y=alt.Y("value:Q", title=s.indicator.unit or "Value", scale=alt.Scale(zero=False))),
+        base.mark_line(color=MID_GREY).encode(y=alt.Y("value:Q", title=units.unit(s.indicator, "month") or "Value",
+                                                         scale=alt.Scale(zero=False))),
         base.mark_line(color=DARK_GREY, strokeWidth=1.5).encode(y="mean:Q"),
         base.mark_line(color=DARK_GREY, strokeDash=[4, 3]).encode(y="upper:Q"),
         base.mark_line(color=DARK_GREY, strokeDash=[4, 3]).encode(y="lower:Q"),
@@ -91,7 +92,7 @@ def _trend_with_gaps(s: Series) -> dict[str, Any]:
         rows.append({"period": f.period, "value": f.value, "segment": segment})
     gaps = [{"period": p, "label": "suppressed (1 to 7)"} for p in s.suppressed_months]
     x = alt.X("period:O", title="Month", scale=alt.Scale(domain=periods), axis=alt.Axis(labelAngle=-45))
-    y = alt.Y("value:Q", title=s.indicator.unit or "Value", scale=alt.Scale(zero=False))
+    y = alt.Y("value:Q", title=units.unit(s.indicator, "month") or "Value", scale=alt.Scale(zero=False))
     layers = [
         alt.Chart(alt.Data(values=gaps)).mark_bar(color=PALE_GREY, opacity=0.8).encode(
             x=x, tooltip=[alt.Tooltip("period:O", title="Month"), alt.Tooltip("label:N", title="Value")]),
@@ -112,7 +113,7 @@ def inequality_spec(q: Inequality) -> dict[str, Any] | None:
         return None
     base = alt.Chart(alt.Data(values=rows)).encode(x=alt.X("quintile:N", title="Deprivation quintile of practices",
                                                            sort=None, axis=alt.Axis(labelAngle=0)))
-    bars = base.mark_bar(color=NHS_BLUE).encode(y=alt.Y("value:Q", title=q.indicator.unit or "Value"),
+    bars = base.mark_bar(color=NHS_BLUE).encode(y=alt.Y("value:Q", title=units.unit(q.indicator, "span") or "Value"),
                                                 tooltip=[alt.Tooltip("value:Q", format=".2f")])
     errors = base.mark_errorbar(color=DARK_GREY, ticks=True).encode(y="lower:Q", y2="upper:Q")
     chart = (bars + errors).properties(width=WIDTH, height=HEIGHT * 0.8)

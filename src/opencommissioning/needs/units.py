@@ -82,8 +82,6 @@ def denominator_label(ind: Indicator, period_kind: str = "span") -> str:
     average over its months)."""
     if ind.method == "mean":
         return "stays" if ind.numerator.column == "length_of_stay" else "cases"
-    if ind.method == "isr":
-        return "expected events"
     q = ind.denominator
     if q is None or q.table == "population":
         return "registered patients" + (" (average over the year)" if period_kind == "span" else "")

@@ -33,18 +33,35 @@ def _row(html: str, indicator_id: str) -> str:
     return match.group(1)
 
 
+ENGINE_CHECKED = ["emergency_admissions_rate", "ae_attendance_rate", "qof_prevalence_diabetes",
+                  "emergency_admissions_isr", "acute_conditions_emergency_admissions"]
+
+
 def test_the_profile_shows_the_engines_numbers(needs, client_as):
-    page = client_as(Role.CLINICAL_COMMISSIONER).get(f"/needs/profiles/{OUTLIER}/")
-    assert page.status_code == 200
-    html = page.content.decode()
-    # the same data through the plain-Python reference engine, independently of DuckDB
+    """Several indicators (crude rates, a prevalence, an ISR, a DSR) at practice, locality
+    and commissioner level: the profile shows exactly the figures the plain-Python reference
+    engine computes from the same data, independently of DuckDB."""
+    from opencommissioning.analytics.assessment import Grouping
+
     span = spans_for(months())
-    expected = compute([catalogue.by_id("emergency_admissions_rate")], get_engine("reference"), store.data_source("local"),
-                       monthly=False, spans=span).to_pylist()
-    mine = next(r for r in expected if r["organisation"] == OUTLIER and r["level"] == "practice")
-    row = _row(html, "emergency_admissions_rate")
-    assert f"{mine['value']:,.2f}" in row and f"{mine['lower']:,.2f}" in row and f"{mine['upper']:,.2f}" in row
-    assert "Worse (99.8%)" in row  # 2.5 times the others' rate
+    localities = {code: ("02A-NOR" if i < 3 else "02A-SOU") for i, code in enumerate(f"P9100{i}" for i in range(1, 8))}
+    expected = compute([catalogue.by_id(i) for i in ENGINE_CHECKED], get_engine("reference"), store.data_source("local"),
+                       monthly=False, spans=span, groupings=[Grouping("locality", localities)]).to_pylist()
+    client = client_as(Role.CLINICAL_COMMISSIONER)
+    checked = 0
+    for code, level in ((OUTLIER, "practice"), ("P91004", "practice"), ("02A-NOR", "locality"), ("02A", "commissioner")):
+        html = client.get(f"/needs/profiles/{code}/").content.decode()
+        for indicator_id in ENGINE_CHECKED:
+            mine = next(r for r in expected if r["organisation"] == code and r["level"] == level
+                        and r["indicator_id"] == indicator_id and r["period"] == next(iter(span)))
+            row = _row(html, indicator_id)
+            for key in ("value", "lower", "upper"):
+                assert f"{mine[key]:,.2f}" in row, (code, indicator_id, key, mine[key])
+            assert f": {mine['numerator']:,.0f}</span>" in row, (code, indicator_id)
+            checked += 1
+    assert checked == 20
+    assert "Worse (99.8%)" in _row(client.get(f"/needs/profiles/{OUTLIER}/").content.decode(), "emergency_admissions_rate")
+    html = client.get(f"/needs/profiles/{OUTLIER}/").content.decode()
     assert "Synthetic" in html and "Some figures on this page are synthetic" in html
 
 
@@ -239,3 +256,27 @@ def test_the_public_trend_shows_suppressed_months_and_no_spc_limits(needs, clien
     inside = client_as(Role.CLINICAL_COMMISSIONER).get(
         f"/needs/variation/emergency_admissions_rate/?org={TINY}").content.decode()
     assert "No SPC chart for the public" not in inside and "Common cause" in inside
+
+
+def test_year_figures_are_per_year_over_patients_and_name_their_units_once(needs, client_as):
+    client = client_as(Role.CLINICAL_COMMISSIONER)
+    run = ComputeRun.objects.filter(status="done").order_by("-pk").first()
+    span = run.spans["local"][0]
+    year = IndicatorValue.objects.get(run=run, indicator_id="emergency_admissions_rate", level="practice",
+                                      organisation=OUTLIER, period=span)
+    monthly = IndicatorValue.objects.filter(run=run, indicator_id="emergency_admissions_rate", level="practice",
+                                            organisation=OUTLIER, period_kind="month", period__in=spans_for(months())[span])
+    # the denominator is the average list over the year, and the rate is per year
+    assert year.denominator == pytest.approx(sum(m.denominator for m in monthly) / 12)
+    assert year.denominator == 9118  # the list size, not 12 times it
+    # the same list every month: the year's rate is the twelve monthly rates added up
+    assert year.value == pytest.approx(sum(m.value for m in monthly), rel=1e-9)
+    html = client.get("/needs/variation/ae_attendance_rate/").content.decode()
+    assert "per 1,000 registered patients per year" in html
+    assert "per 1,000 registered patients per 1,000" not in html and "person-months" not in html
+    assert "Registered patients (average over the year)" in html and "A&amp;E attendances</th>" in html
+    assert "Monthly values (per 1,000 registered patients per month)" in client.get(
+        f"/needs/variation/ae_attendance_rate/?org={OUTLIER}").content.decode()
+    profile = client.get(f"/needs/profiles/{OUTLIER}/").content.decode()
+    assert "Emergency admissions: " in _row(profile, "emergency_admissions_rate")
+    assert "count " not in profile

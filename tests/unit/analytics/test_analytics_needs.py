@@ -114,11 +114,13 @@ def test_groupings_are_the_catalogue_run_on_relabelled_data() -> None:
     loc = values.filter(pc.equal(values["level"], "locality")).to_pylist()
     assert {r["organisation"] for r in loc} == {"L1", "L2"}
     l1 = next(r for r in loc if r["organisation"] == "L1")
-    # the same rate and interval as the method on pooled counts (a crude rate pools exactly)
-    expected = methods.rate(100, (1000 // 19 + 2000 // 19) * 19 * 2, multiplier=1000)
+    # the same rate and interval as the method on pooled counts (a crude rate pools exactly):
+    # the span's events over its average registered population (patients, not person-months)
+    expected = methods.rate(100, (1000 // 19 + 2000 // 19) * 19, multiplier=1000)
     assert l1["numerator"] == 100 and l1["value"] == pytest.approx(float(expected.value))
     assert l1["lower"] == pytest.approx(float(expected.lower))
-    wide = methods.rate(100, (1000 // 19 + 2000 // 19) * 19 * 2, confidence=0.998, multiplier=1000)
+    assert l1["denominator"] == (1000 // 19 + 2000 // 19) * 19
+    wide = methods.rate(100, (1000 // 19 + 2000 // 19) * 19, confidence=0.998, multiplier=1000)
     assert l1["upper_998"] == pytest.approx(float(wide.upper))
     # monthly practice values equal the plain run of the catalogue
     plain = run_catalogue([ind], get_engine("reference"), data).to_pylist()
@@ -145,8 +147,10 @@ def test_a_prevalence_over_a_span_is_the_average_monthly_prevalence() -> None:
     values = compute([ind], get_engine("duckdb"), data, spans={"2024-01/2024-02": ["2024-01", "2024-02"]})
     span = values.filter(pc.equal(values["period_kind"], "span"))
     row = span.filter(pc.equal(span["level"], "practice")).to_pylist()[0]
-    assert (row["numerator"], row["denominator"]) == (200, 2000)
+    assert (row["numerator"], row["denominator"]) == (100, 1000)  # averages over the months, not person-months
     assert row["value"] == pytest.approx(10.0)
+    wilson = methods.proportion(100, 1000, multiplier=100)  # the interval on the average counts
+    assert row["lower"] == pytest.approx(float(wilson.lower))
 
 
 def test_a_period_without_the_indicators_activity_has_no_value_rather_than_zero() -> None:

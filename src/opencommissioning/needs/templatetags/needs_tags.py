@@ -12,18 +12,22 @@ from opencommissioning.core.charts import FLAG_TAG_COLOURS, FLAG_TEXT
 register = template.Library()
 
 
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 @register.filter
 def count_label(ind: Any, period_kind: str = "span") -> str:
     from opencommissioning.needs import units
 
-    return units.count_label(ind).capitalize() if ind is not None else "Count"
+    return _first_upper(units.count_label(ind)) if ind is not None else "Count"
 
 
 @register.filter
 def denominator_label(ind: Any, period_kind: str = "span") -> str:
     from opencommissioning.needs import units
 
-    return units.denominator_label(ind, period_kind).capitalize() if ind is not None else "Denominator"
+    return _first_upper(units.denominator_label(ind, period_kind)) if ind is not None else "Denominator"
 
 
 @register.filter
