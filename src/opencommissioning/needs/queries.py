@@ -169,6 +169,8 @@ class ProfileRow:
     versus_peers: str
     trend_icon: str | None = None
     trend_text: str = ""
+    assurance_icon: str | None = None
+    assurance_text: str = ""
     target: Target | None = None
     target_progress: str = ""
     previous: Figure | None = None
@@ -296,10 +298,16 @@ def _row(ind: Indicator, v: IndicatorValue, england: dict[tuple[str, str], Indic
                                       peers.median, ind.polarity),
         previous=figure(previous, public) if previous else None, target=target,
     )
-    series = [figure(m, public).value for m in months]
+    monthly = [figure(m, public) for m in months]
+    series = [f.value for f in monthly]
+    if public and any(f.suppressed for f in monthly):
+        row.trend_text = "No SPC: some months have 1 to 7 events, which are not published"
+        series = []
     chart = profiles.spc([s for s in series if s is not None], ind.polarity, target.value if target else None)
     if chart is not None and len(series) >= 12:
         row.trend_icon, row.trend_text = chart.variation_icon, chart.variation_text
+        if target is not None and chart.assurance:
+            row.assurance_icon, row.assurance_text = chart.assurance, chart.assurance_text
     if target is not None and fig.value is not None:
         row.target_progress = _progress(ind, fig.value, target.value, previous.value if previous else None)
     return row

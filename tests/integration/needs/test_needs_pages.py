@@ -280,3 +280,22 @@ def test_year_figures_are_per_year_over_patients_and_name_their_units_once(needs
     profile = client.get(f"/needs/profiles/{OUTLIER}/").content.decode()
     assert "Emergency admissions: " in _row(profile, "emergency_admissions_rate")
     assert "count " not in profile
+
+
+def test_making_data_count_icons_with_text_alternatives(needs, client_as):
+    from opencommissioning.needs.templatetags.needs_tags import ASSURANCE_ICONS, VARIATION_ICONS, mdc_icon
+
+    for key in [*VARIATION_ICONS, *ASSURANCE_ICONS]:
+        svg = str(mdc_icon(key))
+        assert svg.startswith("<svg") and 'role="img"' in svg and "<title>" in svg and f'data-icon="{key}"' in svg
+    assert "Special cause variation: concern (higher)" in str(mdc_icon("concern_high"))
+    assert "hit and miss" in str(mdc_icon("inconsistent"))
+    client = client_as(Role.CLINICAL_COMMISSIONER)
+    client.post(f"/needs/profiles/{OUTLIER}/target/", {"indicator": "emergency_admissions_rate", "value": "1",
+                                                       "due_on": "2099-03-31"})
+    spc = client.get(f"/needs/variation/emergency_admissions_rate/?org={OUTLIER}").content.decode()
+    summary = spc[spc.index('id="spc-summary"'):][:4000]
+    assert 'class="oc-mdc-icon" data-icon="common_cause"' in summary
+    assert 'data-icon="consistent_fail"' in summary and "consistently be missed" in summary
+    row = _row(client.get(f"/needs/profiles/{OUTLIER}/").content.decode(), "emergency_admissions_rate")
+    assert '<svg class="oc-mdc-icon" data-icon="common_cause"' in row and 'data-icon="consistent_fail"' in row
