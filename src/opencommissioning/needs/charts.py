@@ -41,7 +41,7 @@ def funnel_spec(v: Variation, *, links: dict[str, str] | None = None) -> dict[st
                "lower": p.figure.lower, "upper": p.figure.upper, "href": (links or {}).get(p.code, "")}
               for p in v.points if p.figure.value is not None]
     what = "practices" if v.of == "practices" else "commissioners"
-    return funnel_chart(
+    return funnel_chart(log_x=v.log_x,
         points=points, grid=f.grid, lower_95=f.lower_95, upper_95=f.upper_95, lower_998=f.lower_998,
         upper_998=f.upper_998, target=f.target, x_title=f.x_label,
         y_title=units.heading(v.indicator, "span"),

@@ -349,6 +349,16 @@ class Variation:
     note: str = ""
     hidden: list[tuple[str, str]] = field(default_factory=list)
     gaps: list[str] = field(default_factory=list)
+    log_x: bool = False
+    sample_note: str = ""
+
+    @property
+    def x_min(self) -> float:
+        return min((x for x in (self.funnel.x if self.funnel else []) if x > 0), default=0.0)
+
+    @property
+    def x_max(self) -> float:
+        return max(self.funnel.x if self.funnel else [], default=0.0)
 
     @property
     def outliers(self) -> list[FunnelPoint]:
@@ -404,6 +414,17 @@ def variation(ind: Indicator, run: ComputeRun, *, commissioner: Organisation | N
                                      u, "n/a", "n/a", 0.0) for u in usable]
         return result
     result.funnel = f
+    xs = [x for x in f.x if x > 0]
+    # denominators over more than two orders of magnitude: a log x axis, or the small ones
+    # are squashed against the axis
+    result.log_x = bool(xs) and max(xs) / min(xs) > 100
+    if scope == Scope.NATIONAL and any(v.synthetic for v in rows if v.scope == Scope.NATIONAL):
+        own = [v.organisation for v in rows if v.scope == Scope.LOCAL]
+        result.sample_note = (
+            "The other commissioners are a synthetic sample: each is a small made-up sample of its patients, not its "
+            "real figures, so its population is tiny, its limits wide and its value noisy"
+            + (f"; {', '.join(names[c].name if c in names else c for c in own)} is shown from its own full data, so it "
+               "sits far to the right" if own else "") + ".")
     result.points = sorted((FunnelPoint(u.organisation, names[u.organisation].name if u.organisation in names else u.organisation,
                                         u, f.flags[i], f.flags_unadjusted[i], f.x[i]) for i, u in enumerate(usable)),
                            key=lambda p: p.name)

@@ -299,3 +299,37 @@ def test_making_data_count_icons_with_text_alternatives(needs, client_as):
     assert 'data-icon="consistent_fail"' in summary and "consistently be missed" in summary
     row = _row(client.get(f"/needs/profiles/{OUTLIER}/").content.decode(), "emergency_admissions_rate")
     assert '<svg class="oc-mdc-icon" data-icon="common_cause"' in row and 'data-icon="consistent_fail"' in row
+
+
+def test_the_commissioners_funnel_uses_a_log_axis_and_says_comparators_are_a_synthetic_sample(
+        commissioner, people, client_as):
+    import math
+
+    from django.utils import timezone
+
+    from opencommissioning.core import services as core_services
+
+    span = "2024-06/2025-05"
+    run = ComputeRun.objects.create(requested_at=timezone.now(), finished_at=timezone.now(), status="done",
+                                    spans={"local": [span], "national": [span]})
+    ind = catalogue.by_id("emergency_admissions_rate")
+
+    def value(code, scope, n, d, synthetic):
+        rate = n / d * 1000
+        half = 1.96 * math.sqrt(n) / d * 1000
+        IndicatorValue.objects.create(run=run, indicator_id=ind.id, scope=scope, level="commissioner", organisation=code,
+                                      period=span, period_kind="span", numerator=n, denominator=d, value=rate,
+                                      lower=rate - half, upper=rate + half, synthetic=synthetic)
+
+    for i in range(30):
+        code = f"0{i:02d}X"
+        core_services.create_organisation(by=None, ods_code=code, name=f"Sample CCG {i}", kind="commissioner")
+        value(code, "national", 100 + i, 1_000 + 10 * i, True)
+    value("02A", "national", 110, 1_100, True)
+    value("02A", "local", 320_000, 3_200_000, True)
+    html = client_as(Role.CLINICAL_COMMISSIONER).get(
+        "/needs/variation/emergency_admissions_rate/?of=commissioners").content.decode()
+    assert 'id="log-axis"' in html and "log scale" in html
+    assert 'id="sample-note"' in html and "synthetic sample" in html and "own full data" in html
+    spec = html[html.index('id="funnel-spec"'):]
+    assert '"type": "log"' in spec or '"type":"log"' in spec
