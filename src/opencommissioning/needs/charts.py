@@ -123,7 +123,10 @@ def inequality_spec(q: Inequality) -> dict[str, Any] | None:
 def spine_spec(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Fingertips-style spine chart: each indicator's spread of the comparison group
     scaled so its median is at 0 and the furthest value at +/-1; the organisation's value
-    as a dot coloured by significance against England, England as a diamond."""
+    as a dot coloured by significance against England, England as a diamond. Each row is
+    oriented by its polarity, so **better is always on the right**: a lower-is-better
+    indicator's row is mirrored (its lowest value on the right). A row with no better or
+    worse (``no_judgement``) runs from lower (left) to higher (right) and says so."""
     data = []
     for r in rows:
         spread = r.get("spread")
@@ -131,12 +134,22 @@ def spine_spec(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         if spread is None or value is None:
             continue
         half = max(abs(spread.maximum - spread.median), abs(spread.median - spread.minimum), 1e-12)
+        sign = -1.0 if r.get("polarity") == "low_is_good" else 1.0
 
-        def at(x: float | None, median: float = spread.median, scale: float = half) -> float | None:
-            return None if finite(x) is None else max(-1.5, min(1.5, (float(x) - median) / scale))  # type: ignore[arg-type]
+        def at(x: float | None, median: float = spread.median, scale: float = half, sign: float = sign) -> float | None:
+            if finite(x) is None:
+                return None
+            return max(-1.5, min(1.5, sign * (float(x) - median) / scale))  # type: ignore[arg-type]
 
-        data.append({"indicator": r["title"], "min": at(spread.minimum), "q25": at(spread.q25), "q75": at(spread.q75),
-                     "max": at(spread.maximum), "value": at(value), "england": at(r.get("england")),
+        ends = sorted(v for v in (at(spread.minimum), at(spread.maximum)) if v is not None)
+        quarters = sorted(v for v in (at(spread.q25), at(spread.q75)) if v is not None)
+        orientation = {"low_is_good": "lower is better: mirrored, better on the right",
+                       "high_is_good": "higher is better: better on the right"}.get(
+            str(r.get("polarity")), "no better or worse: lower on the left, higher on the right")
+        label = r["title"] if r.get("polarity") in ("low_is_good", "high_is_good") else f"{r['title']} (lower ← → higher)"
+        data.append({"indicator": label, "min": ends[0] if ends else None, "max": ends[-1] if ends else None,
+                     "q25": quarters[0] if quarters else None, "q75": quarters[-1] if quarters else None,
+                     "value": at(value), "england": at(r.get("england")), "orientation": orientation,
                      "significance": r.get("significance", "not compared"), "shown": r.get("shown", "")})
     if not data:
         return None
@@ -145,7 +158,7 @@ def spine_spec(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
                "lower 99.8": "#330072", "not compared": MID_GREY}
     y = alt.Y("indicator:N", title=None, sort=None, axis=alt.Axis(labelLimit=320))
     base = alt.Chart(alt.Data(values=data)).encode(y=y)
-    x = alt.X("min:Q", title="Worst ← spread of the comparison group (median at 0) → highest", scale=alt.Scale(domain=[-1.5, 1.5]),
+    x = alt.X("min:Q", title="worse ← spread of the comparison group (median at 0) → better", scale=alt.Scale(domain=[-1.5, 1.5]),
               axis=alt.Axis(labels=False, ticks=False))
     chart = alt.layer(
         base.mark_bar(color=PALE_GREY, height=14).encode(x=x, x2="max:Q"),
@@ -156,6 +169,7 @@ def spine_spec(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
             x="value:Q", color=alt.Color("significance:N", title="Against England",
                                          scale=alt.Scale(domain=list(colours), range=list(colours.values()))),
             tooltip=[alt.Tooltip("indicator:N"), alt.Tooltip("shown:N", title="Value"),
-                     alt.Tooltip("significance:N", title="Against England")]),
+                     alt.Tooltip("significance:N", title="Against England"),
+                     alt.Tooltip("orientation:N", title="Direction")]),
     ).properties(width=WIDTH - 200, height=max(28 * len(data), 60))
     return configure(chart, "Spine chart")

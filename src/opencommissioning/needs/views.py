@@ -258,7 +258,8 @@ def _profile_org(ods_code: str) -> Organisation:
 def _spine_rows(prof: queries.Profile) -> list[dict[str, Any]]:
     out = []
     for number, name, rows in prof.domains:
-        spec = charts.spine_spec([{"title": r.indicator.title, "value": r.figure.value if r.figure else None,
+        spec = charts.spine_spec([{"title": r.indicator.title, "polarity": r.indicator.polarity,
+                                   "value": r.figure.value if r.figure else None,
                                    "spread": r.spread, "england": r.england.value if r.england else None,
                                    "significance": r.versus_england,
                                    "shown": f"{r.figure.value:.2f}" if r.figure and r.figure.value is not None else ""}

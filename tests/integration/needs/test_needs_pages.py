@@ -333,3 +333,20 @@ def test_the_commissioners_funnel_uses_a_log_axis_and_says_comparators_are_a_syn
     assert 'id="sample-note"' in html and "synthetic sample" in html and "own full data" in html
     spec = html[html.index('id="funnel-spec"'):]
     assert '"type": "log"' in spec or '"type":"log"' in spec
+
+
+def test_the_spine_chart_puts_better_on_the_right_whatever_the_polarity():
+    from opencommissioning.analytics.profiles import spread
+    from opencommissioning.needs.charts import spine_spec
+
+    group = spread([1.0, 2.0, 3.0, 4.0, 5.0])
+    spec = spine_spec([
+        {"title": "admissions", "polarity": "low_is_good", "value": 5.0, "spread": group, "england": 2.0},
+        {"title": "screening", "polarity": "high_is_good", "value": 5.0, "spread": group, "england": 2.0},
+        {"title": "prevalence", "polarity": "no_judgement", "value": 5.0, "spread": group, "england": 2.0},
+    ])
+    rows = {r["indicator"]: r for r in spec["data"]["values"]}
+    assert rows["admissions"]["value"] == -1.0  # the highest admissions rate is the worst: on the left
+    assert rows["screening"]["value"] == 1.0
+    assert rows["prevalence (lower ← → higher)"]["value"] == 1.0
+    assert "worse ←" in str(spec) and "→ better" in str(spec) and "Worst" not in str(spec)

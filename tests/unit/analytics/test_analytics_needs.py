@@ -296,3 +296,4 @@ def test_public_values_come_from_the_rounded_counts_so_they_give_back_only_the_r
     assert pv.value[2] is None  # suppressed: nothing shown
     # ISR: 10 (12 rounded) observed over the expected count 12 x 100 / 120 = 10
     assert counts.numerator[3] == 10 and abs(pv.value[3] - 100.0) < 1e-9
+
