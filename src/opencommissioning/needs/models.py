@@ -78,6 +78,8 @@ class DatasetLoad(models.Model):
                                  help_text="The stalled or failed attempt this load tries again.")
     finished_at = models.DateTimeField(null=True, blank=True)
     replaced_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced")
+    partly_replaced = models.JSONField(default=list, blank=True,
+                                       help_text="[{load, rows, slices}]: later loads that replaced some of its rows.")
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_reason = models.CharField(max_length=400, blank=True)
 

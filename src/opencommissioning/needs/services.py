@@ -24,6 +24,7 @@ import traceback
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -284,18 +285,76 @@ def retry_load(*, by: User | None, load: DatasetLoad) -> DatasetLoad:
     return fresh
 
 
-def _overlapping(load: DatasetLoad, periods: list[str], organisations: list[str],
-                 indicators: Iterable[str] = ()) -> list[DatasetLoad]:
-    """Loaded data of the same scope and table for the same periods and organisations (and,
-    for published counts, the same indicators): loading both would count those rows twice."""
+#: The columns that say which organisation and period (and, for published counts, which
+#: indicator) a row is about: a correction replaces exactly these slices of earlier loads.
+SLICE_COLUMNS = {"population": ("organisation", "period"), "activity": ("practice", "period"),
+                 "deprivation": ("organisation",), "published": ("indicator_id", "level", "organisation", "period")}
+
+
+def _slice_keys(table: Any, columns: tuple[str, ...]) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = [pc.fill_null(table[c].cast(pa.string()), "") for c in columns]
+    return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "|")
+
+
+@dataclass
+class Overlap:
+    load: DatasetLoad
+    keys: set[str]
+
+
+def _overlapping(load: DatasetLoad, table: Any, periods: list[str], organisations: list[str]) -> list[Overlap]:
+    """Loaded data of the same scope and table with rows for the same organisation and
+    period (and, for published counts, indicator) as this file: loading both would count
+    those rows twice. Only those slices overlap, not the whole earlier load."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = SLICE_COLUMNS[load.table]
     out = []
-    wanted_periods, wanted_orgs, wanted_indicators = set(periods), set(organisations), set(indicators)
+    wanted_periods, wanted_orgs = set(periods), set(organisations)
+    mine = None
     for other in DatasetLoad.objects.filter(scope=load.scope, table=load.table, status=LoadStatus.LOADED).exclude(pk=load.pk):
         same_periods = not periods or not other.periods or wanted_periods & set(other.periods)
-        same_indicators = load.table != Table.PUBLISHED or wanted_indicators & set(other.counts_by_setting or {})
-        if same_periods and same_indicators and wanted_orgs & set(other.organisations):
-            out.append(other)
+        if not (same_periods and wanted_orgs & set(other.organisations)):
+            continue
+        if mine is None:
+            mine = pc.unique(_slice_keys(table, columns))
+        theirs = _slice_keys(store.read_load(other.scope, other.table, other.pk, list(columns)), columns)
+        common = pc.filter(mine, pc.is_in(mine, value_set=pc.unique(theirs)))
+        if len(common):
+            out.append(Overlap(other, {str(k) for k in common.cast(pa.string()).to_pylist()}))
     return out
+
+
+def _overlap_problems(table: Any, first_row: int, columns: tuple[str, ...], overlaps: list[Overlap],
+                      limit: int = 1000) -> tuple[list[list[Any]], int]:
+    """One problem per overlapping slice, against its organisation and period columns, at
+    the first row of the slice in this file."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = _slice_keys(table, columns)
+    owner = {k: o.load for o in overlaps for k in o.keys}
+    mask = pc.is_in(keys, value_set=pa.array(sorted(owner), pa.string()))
+    problems: list[list[Any]] = []
+    seen: set[str] = set()
+    names = keys.to_pylist() if hasattr(keys, "to_pylist") else list(keys)
+    for i in np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)):
+        key = names[int(i)]
+        if key in seen:
+            continue
+        seen.add(key)
+        if len(problems) < limit:
+            other = owner[key]
+            slice_text = " ".join(k for k in key.split("|") if k)
+            problems.append([first_row + int(i), ", ".join(columns),
+                             f"{slice_text} is already loaded by load {other.pk} ({other.file_name}): withdraw it, or "
+                             "load again choosing to replace overlapping data"])
+    return problems, len(owner)
 
 
 def run_load(*, load_id: int) -> DatasetLoad:
@@ -328,11 +387,13 @@ def _run_claimed(load: DatasetLoad) -> DatasetLoad:
         future, future_count = future_problems(checked.table, first_row=first_row, today=timezone.localdate())
         if future_count:
             return _reject(load, future, future_count)
-        overlaps = _overlapping(load, checked.periods, checked.organisations, checked.counts_by_setting)
+        overlaps = _overlapping(load, checked.table, checked.periods, checked.organisations)
         if overlaps and not load.replace_overlapping:
-            names = ", ".join(f"load {o.pk} ({o.file_name}, {o.period_range or 'no periods'})" for o in overlaps)
-            return _reject(load, [[None, "", f"the same periods and organisations are already loaded by {names}: "
-                                              "withdraw it, or load again choosing to replace overlapping loads"]], 1)
+            problems, count = _overlap_problems(checked.table, first_row, SLICE_COLUMNS[load.table], overlaps)
+            return _reject(load, problems, count)
+        if overlaps:
+            _progress(load, "Taking the slices it replaces out of earlier loads", 55, 100)
+        partial = {o.load.pk: _rewrite_without(load, o) for o in overlaps}
         total = checked.table.num_rows
         written = [0]
 
@@ -342,7 +403,7 @@ def _run_claimed(load: DatasetLoad) -> DatasetLoad:
 
         _progress(load, "Writing", 60, 100)
         store.write_staged(load.pk, checked.table, wrote)
-        if not _publish(load, checked.table.num_rows, checked, overlaps):
+        if not _publish(load, checked.table.num_rows, checked, overlaps, partial):
             # this attempt was given up as stalled while it ran: publish nothing
             store.remove(load.scope, load.table, load.pk)
             return DatasetLoad.objects.get(pk=load.pk)
@@ -355,14 +416,61 @@ def _run_claimed(load: DatasetLoad) -> DatasetLoad:
                                 1, traceback.format_exc(limit=3))
 
 
+def _rewrite_without(load: DatasetLoad, overlap: Overlap) -> dict[str, Any] | None:
+    """Write the earlier load's rows without the slices this load replaces (staged beside
+    this load); None when nothing of it would be left (then it is withdrawn whole)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    other = overlap.load
+    columns = SLICE_COLUMNS[other.table]
+    rows = store.read_load(other.scope, other.table, other.pk)
+    keep = pc.invert(pc.is_in(_slice_keys(rows, columns), value_set=pa.array(sorted(overlap.keys), pa.string())))
+    left = rows.filter(keep)
+    if left.num_rows == 0:
+        return None
+    store.write_rewrite(load.pk, other.pk, left)
+    org_col = "practice" if other.table == "activity" else "organisation"
+    by = "setting" if other.table == "activity" else ("indicator_id" if other.table == "published" else None)
+    counts = other.counts_by_setting
+    if by is not None:
+        pairs = left[by].value_counts().to_pylist()
+        counts = {str(p["values"]): int(p["counts"]) for p in pairs if p["values"] is not None}
+    return {"rows": left.num_rows, "removed": rows.num_rows - left.num_rows, "slices": len(overlap.keys),
+            "organisations": sorted(set(left[org_col].drop_null().to_pylist())),
+            "periods": sorted(set(left["period"].drop_null().to_pylist())) if "period" in left.column_names else [],
+            "counts_by_setting": counts}
+
+
 @transaction.atomic
-def _publish(load: DatasetLoad, total: int, checked: Any, overlaps: list[DatasetLoad]) -> bool:
-    """Record the load as loaded and move its staged folder into place, in one transaction;
-    False (and nothing changed) when the attempt was given up as stalled meanwhile."""
+def _publish(load: DatasetLoad, total: int, checked: Any, overlaps: list[Overlap],
+             partial: dict[int, dict[str, Any] | None]) -> bool:
+    """Record the load as loaded, take the slices it replaces out of earlier loads, and move
+    the folders into place, in one transaction; False (and nothing changed) when the
+    attempt was given up as stalled meanwhile."""
     if DatasetLoad.objects.select_for_update().get(pk=load.pk).status != LoadStatus.RUNNING:
         return False
-    for other in overlaps:
-        _withdraw(by=load.requested_by, load=other, reason=f"replaced by load {load.pk}", replaced_by=load)
+    swaps = []
+    for overlap in overlaps:
+        other = DatasetLoad.objects.select_for_update().get(pk=overlap.load.pk)
+        rewritten = partial.get(other.pk)
+        if rewritten is None:
+            _withdraw(by=load.requested_by, load=other, reason=f"replaced by load {load.pk}", replaced_by=load)
+            continue
+        before = {"rows": other.rows, "organisations": len(other.organisations), "periods": other.period_range}
+        other.rows = rewritten["rows"]
+        other.organisations = rewritten["organisations"]
+        other.periods = rewritten["periods"] or other.periods
+        other.counts_by_setting = rewritten["counts_by_setting"]
+        other.partly_replaced = [*other.partly_replaced, {"load": load.pk, "rows": rewritten["removed"],
+                                                          "slices": rewritten["slices"]}]
+        other.save(update_fields=["rows", "organisations", "periods", "counts_by_setting", "partly_replaced"])
+        record(by=load.requested_by, action="needs.load.partly_replaced", obj=other,
+               summary=f"Load {load.pk} replaced {rewritten['removed']:,} rows ({rewritten['slices']:,} organisation-"
+                       f"period slices) of load {other.pk} ({other.file_name})",
+               before=before, after={"rows": other.rows, "organisations": len(other.organisations),
+                                     "replaced_by_load": load.pk, "slices": rewritten["slices"]})
+        swaps.append(other)
     load.status = LoadStatus.LOADED
     load.rows = total
     load.periods = checked.periods
@@ -378,7 +486,11 @@ def _publish(load: DatasetLoad, total: int, checked: Any, overlaps: list[Dataset
            after={"rows": total, "periods": [checked.periods[0], checked.periods[-1]] if checked.periods else [],
                   "organisations": len(checked.organisations), "sha256": load.file_digest,
                   "counts_by_setting": checked.counts_by_setting,
-                  "replaced": [o.pk for o in overlaps]})
+                  "replaced": [o.load.pk for o in overlaps if partial.get(o.load.pk) is None],
+                  "partly_replaced": [o.pk for o in swaps]})
+    for other in swaps:
+        aside = store.swap_rewrite(load.pk, other.pk, other.scope, other.table)
+        transaction.on_commit(lambda aside=aside: store.discard(aside))
     store.publish(load.pk, load.scope, load.table)
     return True
 

@@ -275,3 +275,36 @@ def test_the_year_is_twelve_consecutive_months_and_gaps_are_named():
     whole = [f"{y}-{m:02d}" for y in (2023, 2024) for m in range(1, 13)]
     assert list(spans_for(whole)) == ["2024-01/2024-12", "2023-01/2023-12"]
     assert list(spans_for([*whole[1:]])) == ["2024-01/2024-12"]  # the year before lacks a month
+
+
+def test_a_correction_replaces_only_the_overlapping_practice_months(people, client_as,
+                                                                    django_capture_on_commit_callbacks):
+    import pyarrow.dataset as ds
+
+    whole = ("organisation,commissioner,period,sex,age_band,count\n"
+             "P91001,02A,2024-04,F,0-4,120\nP91001,02A,2024-05,F,0-4,121\n"
+             "P91002,02A,2024-04,F,0-4,80\nP91002,02A,2024-05,F,0-4,81\n")
+    correction = "organisation,commissioner,period,sex,age_band,count\nP91002,02A,2024-05,F,0-4,85\n"
+    client = client_as(Role.COMMISSIONING_MANAGER)
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, whole)
+        _upload(client, correction, name="fix.csv")
+    first, refused = DatasetLoad.objects.order_by("pk")
+    assert refused.status == LoadStatus.REJECTED
+    assert refused.problems == [[2, "organisation, period",
+                                 f"P91002 2024-05 is already loaded by load {first.pk} (population.csv): withdraw it, "
+                                 "or load again choosing to replace overlapping data"]]
+    page = client.get(f"/needs/data/{refused.pk}/").content.decode()
+    assert ">header<" not in page and ">organisation, period<" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, correction, name="fix.csv", replace_overlapping="on")
+    fix = DatasetLoad.objects.order_by("pk").last()
+    first.refresh_from_db()
+    assert fix.status == LoadStatus.LOADED and first.status == LoadStatus.LOADED  # not withdrawn
+    assert first.rows == 3 and first.partly_replaced == [{"load": fix.pk, "rows": 1, "slices": 1}]
+    rows = ds.dataset(store.scope_folder("local") / "population", format="parquet").to_table().to_pylist()
+    assert sorted((r["organisation"], r["period"], r["count"]) for r in rows) == [
+        ("P91001", "2024-04", 120), ("P91001", "2024-05", 121), ("P91002", "2024-04", 80), ("P91002", "2024-05", 85)]
+    assert AuditEvent.objects.filter(action="needs.load.partly_replaced").count() == 1
+    assert f"Load {fix.pk}</a> replaced 1 row" in client.get(f"/needs/data/{first.pk}/").content.decode()
+    assert not list((store.root() / ".staging").glob("*"))  # nothing left over
