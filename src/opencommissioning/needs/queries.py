@@ -126,6 +126,26 @@ def gaps_in(run: ComputeRun, span: str | None, scope: str = Scope.LOCAL) -> list
     return list(((run.span_gaps or {}).get(scope) or {}).get(span or "", []))
 
 
+def why_no_figures(org: Organisation, run: ComputeRun) -> str:
+    """Why an organisation has no figures in a run, in words (empty when it has some)."""
+    if IndicatorValue.objects.filter(run=run, organisation=org.ods_code).exists():
+        return ""
+    if org.close_date:
+        return f"it closed on {org.close_date:%-d %B %Y}, and the loaded data has nothing for it"
+    if org.kind != OrganisationKind.PRACTICE:
+        return "none of its practices has figures in the loaded data"
+    loaded = DatasetLoad.objects.filter(status=LoadStatus.LOADED, scope=Scope.LOCAL)
+    population = [load for load in loaded if load.table == "population"]
+    if not any(org.ods_code in (load.organisations or []) for load in population):
+        names = ", ".join(f"load {load.pk} ({load.file_name})" for load in population) or "no population has been loaded"
+        return (f"it has no registered list in the loaded population data ({names}): without patients there is no "
+                "denominator for any indicator (a practice too new, merged, or missing from the list-size extract)")
+    activity = [load for load in loaded if load.table == "activity"]
+    if not any(org.ods_code in (load.organisations or []) for load in activity):
+        return "its patients have no activity in the loaded data (no admissions, attendances, referrals or prescriptions)"
+    return "its data was loaded after the latest recompute: recompute to see its figures"
+
+
 def level_of(org: Organisation) -> str | None:
     return PROFILE_KINDS.get(org.kind)  # type: ignore[call-overload]
 
@@ -351,6 +371,7 @@ class Variation:
     gaps: list[str] = field(default_factory=list)
     log_x: bool = False
     sample_note: str = ""
+    left_out: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def x_min(self) -> float:
@@ -395,11 +416,17 @@ def variation(ind: Indicator, run: ComputeRun, *, commissioner: Organisation | N
             local = {v.organisation: v for v in span_values(run, level=Level.COMMISSIONER, indicator_id=ind.id)
                      if v.scope == Scope.LOCAL and v.period == latest_span(run)}
             rows = [local.get(v.organisation, v) for v in rows]
+    left_out: list[tuple[str, str, str]] = []
+    if of == "practices" and commissioner is not None:
+        present = {v.organisation for v in rows}
+        for org in Organisation.objects.filter(parent=commissioner, kind=OrganisationKind.PRACTICE).order_by("name"):
+            if org.ods_code not in present:
+                left_out.append((org.name, org.ods_code, why_no_figures(org, run) or "no value for this indicator"))
     figures = [figure(v, public) for v in rows]
     gaps = gaps_in(run, span, scope if scope in (Scope.LOCAL, Scope.NATIONAL) else "")
     usable = [f for f in figures if f.value is not None and f.numerator is not None and f.denominator]
     names = _names(f.organisation for f in figures)
-    result = Variation(indicator=ind, of=of, span=span, points=[], funnel=None, scope=scope, gaps=gaps,
+    result = Variation(indicator=ind, of=of, span=span, points=[], funnel=None, scope=scope, gaps=gaps, left_out=left_out,
                        synthetic=any(f.synthetic for f in usable),
                        hidden=sorted((names[f.organisation].name if f.organisation in names else f.organisation, f.organisation)
                                      for f in figures if f not in usable))

@@ -275,6 +275,7 @@ def _profile_context(org: Organisation, run: ComputeRun | None, public: bool) ->
         return {"org": org, "run": None}
     prof = queries.profile(org, run, public=public)
     return {"org": org, "run": run, "profile": prof, "domains": _spine_rows(prof),
+            "no_figures": queries.why_no_figures(org, run) if not prof.domains and not prof.published_rows else "",
             "commissioner": queries.commissioner_of(org), "public": public,
             "members": Organisation.objects.filter(parent=org, kind__in=[OrganisationKind.PRACTICE, OrganisationKind.LOCALITY])
             .order_by("kind", "name") if org.kind == OrganisationKind.COMMISSIONER else

@@ -350,3 +350,17 @@ def test_the_spine_chart_puts_better_on_the_right_whatever_the_polarity():
     assert rows["screening"]["value"] == 1.0
     assert rows["prevalence (lower ← → higher)"]["value"] == 1.0
     assert "worse ←" in str(spec) and "→ better" in str(spec) and "Worst" not in str(spec)
+
+
+def test_a_practice_without_figures_says_why_and_the_funnel_lists_it(needs, client_as, commissioner):
+    from opencommissioning.core import services as core_services
+
+    core_services.create_organisation(by=None, ods_code="P91025", name="NORRIS ROAD SURGERY", kind="practice",
+                                      parent=commissioner)
+    client = client_as(Role.CLINICAL_COMMISSIONER)
+    html = client.get("/needs/profiles/P91025/").content.decode()
+    assert 'id="no-figures"' in html and "has no registered list in the loaded population data" in html
+    funnel = client.get("/needs/variation/emergency_admissions_rate/").content.decode()
+    left = funnel[funnel.index('id="left-out"'):]
+    assert "NORRIS ROAD SURGERY (P91025): it has no registered list" in left[:2000]
+    assert 'id="no-figures"' not in client.get(f"/needs/profiles/{OUTLIER}/").content.decode()
