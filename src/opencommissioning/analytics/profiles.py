@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy.stats import norm
 
 from . import methods
 from .datamodel import AGE_BANDS
@@ -60,6 +61,23 @@ def compare(value: float | None, lower: float | None, upper: float | None, lower
     if good:
         return BETTER_998 if strong else BETTER_95
     return WORSE_998 if strong else WORSE_95
+
+
+def significant_change(value: float | None, lower: float | None, upper: float | None, before: float | None,
+                       before_lower: float | None, before_upper: float | None, confidence: float = 0.95) -> bool | None:
+    """Whether a value differs from an earlier one more than chance explains: a two-sided
+    z-test on the difference, each standard error taken from its 95% interval (half its
+    width over 1.96; an approximation for skewed intervals, as PHE's Fingertips trend
+    comparisons use). None when either lacks an interval."""
+    nums = [_nan(x) for x in (value, lower, upper, before, before_lower, before_upper)]
+    if not all(np.isfinite(x) for x in nums):
+        return None
+    v, lo, hi, b, blo, bhi = nums
+    z95 = 1.959963984540054
+    se = np.hypot((hi - lo) / (2 * z95), (bhi - blo) / (2 * z95))
+    if se <= 0:
+        return v != b
+    return bool(abs(v - b) / se > norm.ppf(0.5 + confidence / 2))
 
 
 @dataclass(frozen=True)

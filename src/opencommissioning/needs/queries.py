@@ -329,20 +329,29 @@ def _row(ind: Indicator, v: IndicatorValue, england: dict[tuple[str, str], Indic
         if target is not None and chart.assurance:
             row.assurance_icon, row.assurance_text = chart.assurance, chart.assurance_text
     if target is not None and fig.value is not None:
-        row.target_progress = _progress(ind, fig.value, target.value, previous.value if previous else None)
+        row.target_progress = _progress(ind, fig, target.value, row.previous)
     return row
 
 
-def _progress(ind: Indicator, value: float, target: float, previous: float | None) -> str:
+def _progress(ind: Indicator, now: Figure, target: float, previous: Figure | None) -> str:
+    """How far from the target, and whether it moved towards it since the year before:
+    movement is claimed only when the change is statistically significant."""
+    value = now.value or 0.0
     good_high = ind.polarity == "high_is_good"
     met = value >= target if good_high else value <= target
     if met:
         return "Target met"
     gap = abs(target - value)
-    if previous is None:
+    if previous is None or previous.value is None:
         return f"{gap:.3g} from the target"
-    moving = (value > previous) == good_high and value != previous
-    return f"{gap:.3g} from the target; {'moving towards it' if moving else 'not moving towards it'} since the year before"
+    significant = profiles.significant_change(now.value, now.lower, now.upper, previous.value, previous.lower,
+                                              previous.upper)
+    if not significant:
+        return (f"{gap:.3g} from the target; no significant change since the year before "
+                f"({previous.value:.2f} then, {value:.2f} now)")
+    towards = (value > previous.value) == (target > previous.value)
+    return (f"{gap:.3g} from the target; {'moving towards it' if towards else 'moving away from it'} since the year "
+            f"before ({previous.value:.2f} then, {value:.2f} now, a significant change)")
 
 
 # -- variation ----------------------------------------------------------------------------

@@ -364,3 +364,18 @@ def test_a_practice_without_figures_says_why_and_the_funnel_lists_it(needs, clie
     left = funnel[funnel.index('id="left-out"'):]
     assert "NORRIS ROAD SURGERY (P91025): it has no registered list" in left[:2000]
     assert 'id="no-figures"' not in client.get(f"/needs/profiles/{OUTLIER}/").content.decode()
+
+
+def test_progress_to_target_claims_movement_only_when_significant():
+    from opencommissioning.needs.queries import Figure, _progress
+
+    ind = catalogue.by_id("emergency_admissions_rate")
+
+    def fig(value, half):
+        return Figure(ind.id, "local", "practice", OUTLIER, "x", "span", 1, 1, value, value - half, value + half,
+                      value - 2 * half, value + 2 * half, False, False, "")
+
+    assert "no significant change since the year before" in _progress(ind, fig(17.24, 0.5), 10.0, fig(17.28, 0.5))
+    assert "moving towards it" in _progress(ind, fig(15.0, 0.5), 10.0, fig(17.28, 0.5))
+    assert "moving away from it" in _progress(ind, fig(19.0, 0.5), 10.0, fig(17.28, 0.5))
+    assert _progress(ind, fig(9.0, 0.5), 10.0, fig(17.28, 0.5)) == "Target met"

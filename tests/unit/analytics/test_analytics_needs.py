@@ -297,3 +297,12 @@ def test_public_values_come_from_the_rounded_counts_so_they_give_back_only_the_r
     # ISR: 10 (12 rounded) observed over the expected count 12 x 100 / 120 = 10
     assert counts.numerator[3] == 10 and abs(pv.value[3] - 100.0) < 1e-9
 
+
+
+def test_a_change_counts_only_when_it_is_significant():
+    from opencommissioning.analytics.profiles import significant_change
+
+    # the audit's example: 17.28 a year before, 17.24 now, intervals about +/-0.5
+    assert significant_change(17.24, 16.74, 17.74, 17.28, 16.78, 17.78) is False
+    assert significant_change(15.0, 14.5, 15.5, 17.28, 16.78, 17.78) is True
+    assert significant_change(15.0, None, None, 17.28, 16.78, 17.78) is None
