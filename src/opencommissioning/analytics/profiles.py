@@ -497,7 +497,7 @@ def public_values(methods_of: Sequence[str], multipliers: Sequence[float], confi
                 pd_ = public_denominators[i]
                 if not fin(pd_) or not pd_ or not fin(values[i]):
                     continue
-                v = float(public_numerators[i] or 0.0) / float(pd_)  # type: ignore[arg-type]
+                v = float(public_numerators[i] or 0.0) / float(pd_)
                 shift = v - float(values[i])  # type: ignore[arg-type]
                 out["value"][i] = v
                 for key, src in (("lower", lowers), ("upper", uppers), ("lower_998", lowers_998),

@@ -283,7 +283,11 @@ def test_year_figures_are_per_year_over_patients_and_name_their_units_once(needs
 
 
 def test_making_data_count_icons_with_text_alternatives(needs, client_as):
-    from opencommissioning.needs.templatetags.needs_tags import ASSURANCE_ICONS, VARIATION_ICONS, mdc_icon
+    from opencommissioning.needs.templatetags.needs_tags import (
+        ASSURANCE_ICONS,
+        VARIATION_ICONS,
+        mdc_icon,
+    )
 
     for key in [*VARIATION_ICONS, *ASSURANCE_ICONS]:
         svg = str(mdc_icon(key))
