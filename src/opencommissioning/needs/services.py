@@ -201,9 +201,10 @@ def _heartbeat(model: type[Model], pk: int, running: str) -> Iterator[None]:
     def beat() -> None:
         try:
             while not stop.wait(interval):
-                model._default_manager.filter(pk=pk, status=running).update(heartbeat_at=timezone.now())
-        except Exception:  # noqa: BLE001 - a missed beat only makes the run look stalled sooner
-            logger.exception("heartbeat of %s %s failed", model.__name__, pk)
+                try:
+                    model._default_manager.filter(pk=pk, status=running).update(heartbeat_at=timezone.now())
+                except Exception:  # noqa: BLE001 - a missed beat (a locked SQLite file, say): try at the next
+                    logger.warning("heartbeat of %s %s missed", model.__name__, pk, exc_info=True)
         finally:
             connection.close()
 
