@@ -208,6 +208,11 @@ NEEDS_STORE = Path(os.environ.get("OPENCOMMISSIONING_NEEDS_STORE", VAR_DIR / "ne
 NEEDS_UPLOADS = Path(os.environ.get("OPENCOMMISSIONING_NEEDS_UPLOADS", VAR_DIR / "needs-uploads"))
 NEEDS_ENGINE = os.environ.get("OPENCOMMISSIONING_NEEDS_ENGINE", "duckdb")
 NEEDS_DEMO = True  # load_demo loads the needs demo data (tests turn it off except their own)
+# A load or recompute whose worker has shown no sign of life for this long is stalled (the
+# worker died): the page says so and offers "Try again". The worker beats every
+# NEEDS_HEARTBEAT_SECONDS while it runs one.
+NEEDS_STALL_SECONDS = int(os.environ.get("NEEDS_STALL_SECONDS", "600"))
+NEEDS_HEARTBEAT_SECONDS = float(os.environ.get("NEEDS_HEARTBEAT_SECONDS", "30"))
 NEEDS_MAX_UPLOAD_BYTES = int(os.environ.get("NEEDS_MAX_UPLOAD_BYTES", str(2 * 1024 * 1024 * 1024)))
 
 # Background tasks: django-tasks with its database backend (no broker). `make demo` starts

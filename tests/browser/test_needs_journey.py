@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from opencommissioning.core.roles import Role
 from tests.conftest import PASSWORD
-from tests.needs_support import OUTLIER, load_needs
+from tests.needs_support import OUTLIER, TINY, load_needs, months
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -33,9 +33,11 @@ def test_a_commissioner_finds_the_outlying_practice(live_server, page, people, c
     page.locator("#row-emergency_admissions_rate").get_by_role("link", name="Emergency admissions, all causes").click()
     expect(page.locator("#funnel svg")).to_be_visible()
     page.get_by_label("Indicator").select_option("ae_attendance_rate")  # submits the form on change
-    expect(page.get_by_role("heading", level=1)).to_have_text("A&E attendances per 1,000 registered patients")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "A&E attendances per 1,000 registered patients per year")  # the unit once, not twice
     page.get_by_label("Indicator").select_option("emergency_admissions_rate")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Emergency admissions, all causes")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Emergency admissions, all causes per 1,000 registered patients per year")
     expect(page.locator("#funnel svg")).to_be_visible()
     outliers = page.locator("#outlier-list")
     expect(outliers).to_contain_text("Test Practice 1")
@@ -58,3 +60,12 @@ def test_the_public_sees_small_numbers_suppressed(live_server, page, people, com
     expect(tiny.locator("td").nth(1)).to_have_text("*")
     expect(page.locator("#funnel svg")).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "needs-public-variation.png"), full_page=True)
+    # the tiny practice month by month: its months with 1 to 7 admissions are shown as
+    # suppressed, not dropped, and no SPC limits are drawn for it
+    page.goto(f"{live_server.url}/public/profiles/02A/variation/emergency_admissions_rate/?org={TINY}")
+    monthly = page.locator("#spc-table tbody tr")
+    expect(monthly).to_have_count(len(months()))
+    expect(page.locator("#spc-table tbody tr", has_text="suppressed (1 to 7)")).to_have_count(3)
+    expect(page.locator("#spc-summary")).to_contain_text("No SPC chart for the public")
+    expect(page.locator("#spc svg")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "needs-public-suppressed-months.png"), full_page=True)

@@ -19,7 +19,8 @@ its reference rates are those of the native run.
 :func:`compute` returns :data:`VALUES_SCHEMA`: the result schema plus ``lower_998`` and
 ``upper_998`` (each indicator is run again at 99.8% in the same pass: identical measures
 are shared, so only the finishing step is repeated) and ``period_kind`` (``month`` or
-``span``). Values of a period whose activity data holds no rows of the indicator's setting
+``span``). A span's figures are a year's (:func:`per_year`): registered patients are the
+average over its months, and rates are per year. Values of a period whose activity data holds no rows of the indicator's setting
 (prescriptions loaded for one year of two, say) are left out rather than published as 0.
 """
 
@@ -29,11 +30,13 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from .catalogue import Indicator
+from . import methods
+from .catalogue import Indicator, Quantity
 from .compiler import RESULT_SCHEMA
 from .datamodel import LEVEL_KEYS
 from .engines import DataSource, Engine, Progress
@@ -178,6 +181,66 @@ def _finish(results: pa.Table, level_name: str | None, period_kind: str) -> pa.T
     return joined.select(VALUES_SCHEMA.names).cast(VALUES_SCHEMA)
 
 
+def _snapshot(q: Quantity | None) -> bool:
+    """A monthly snapshot (a registered population, people on a register): over a span of
+    months it is counted once a month, so the span's sum is person-months."""
+    return q is not None and (q.table == "population" or q.measure == "persons")
+
+
+def per_year(values: pa.Table, indicators: Sequence[Indicator], spans: Mapping[str, Sequence[str]]) -> pa.Table:
+    """Span values as a year's figures. The engine counts a monthly snapshot (registered
+    patients, a register) once a month, so over a span its total is person-months; here it
+    becomes the **average over the span's months** (patients, not person-months) and a rate
+    of events over it is **per year** (for a crude rate or a DSR, the events of the span
+    over the average population: the monthly-average rate times the number of months; the
+    intervals scale the same way, exactly, as they rest on the same event counts). A
+    proportion of two snapshots (a prevalence) keeps its value and gets Wilson's interval
+    on the average counts, not on person-months (which would be 12 times too precise). ISRs
+    and means are ratios of like with like and are unchanged, but for their counts."""
+    if values.num_rows == 0 or not spans:
+        return values
+    by_id = {i.id: i for i in indicators}
+    cols = {n: np.asarray(values[n].to_numpy(zero_copy_only=False), dtype=np.float64).copy()
+            for n in ("numerator", "denominator", "value", "lower", "upper", "lower_998", "upper_998", "confidence",
+                      "multiplier")}
+    ids = values["indicator_id"].to_pylist()
+    periods = values["period"].to_pylist()
+    kinds = values["period_kind"].to_pylist()
+    wilson: list[int] = []
+    for i, (ident, period, kind) in enumerate(zip(ids, periods, kinds, strict=True)):
+        ind = by_id.get(ident)
+        if kind != "span" or ind is None or period not in spans:
+            continue
+        months = float(len(spans[period]))
+        num_snap, den_snap = _snapshot(ind.numerator), _snapshot(ind.denominator)
+        if num_snap:
+            cols["numerator"][i] /= months
+        if den_snap:
+            cols["denominator"][i] /= months
+        if ind.method in ("crude_rate", "dsr") and den_snap and not num_snap:
+            for n in ("value", "lower", "upper", "lower_998", "upper_998"):
+                cols[n][i] *= months
+        elif ind.method == "proportion" and num_snap and den_snap:
+            wilson.append(i)
+    if wilson:
+        idx = np.asarray(wilson)
+        ok = np.isfinite(cols["numerator"][idx]) & (cols["denominator"][idx] > 0)
+        idx = idx[ok]
+        for conf_col, lo, hi in (("confidence", "lower", "upper"), (None, "lower_998", "upper_998")):
+            for conf in (np.unique(cols["confidence"][idx]) if conf_col else [0.998]):
+                sel = idx[cols["confidence"][idx] == conf] if conf_col else idx
+                for mult in np.unique(cols["multiplier"][sel]):
+                    part = sel[cols["multiplier"][sel] == mult]
+                    r = methods.proportion(cols["numerator"][part], cols["denominator"][part], confidence=float(conf),
+                                           multiplier=float(mult))
+                    cols[lo][part] = np.asarray(r.lower)
+                    cols[hi][part] = np.asarray(r.upper)
+    out = values
+    for n in ("numerator", "denominator", "value", "lower", "upper", "lower_998", "upper_998"):
+        out = out.set_column(out.schema.get_field_index(n), n, pa.array(cols[n], pa.float64(), from_pandas=True))
+    return out
+
+
 def coverage(data: DataSource) -> dict[str, set[str]]:
     """The months in which the activity data holds rows of each setting."""
     if not data.has("activity"):
@@ -240,4 +303,5 @@ def compute(indicators: Sequence[Indicator], engine: Engine, data: DataSource, *
                                                DataSource(tables=grouped), progress), grouping.level, "span"))
     if not parts:
         return VALUES_SCHEMA.empty_table()
-    return _covered(pa.concat_tables(parts), indicators, coverage(data), spans or {})
+    values = per_year(pa.concat_tables(parts), indicators, spans or {})
+    return _covered(values, indicators, coverage(data), spans or {})

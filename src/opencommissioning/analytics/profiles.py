@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy.stats import norm
 
 from . import methods
 from .datamodel import AGE_BANDS
@@ -60,6 +61,23 @@ def compare(value: float | None, lower: float | None, upper: float | None, lower
     if good:
         return BETTER_998 if strong else BETTER_95
     return WORSE_998 if strong else WORSE_95
+
+
+def significant_change(value: float | None, lower: float | None, upper: float | None, before: float | None,
+                       before_lower: float | None, before_upper: float | None, confidence: float = 0.95) -> bool | None:
+    """Whether a value differs from an earlier one more than chance explains: a two-sided
+    z-test on the difference, each standard error taken from its 95% interval (half its
+    width over 1.96; an approximation for skewed intervals, as PHE's Fingertips trend
+    comparisons use). None when either lacks an interval."""
+    nums = [_nan(x) for x in (value, lower, upper, before, before_lower, before_upper)]
+    if not all(np.isfinite(x) for x in nums):
+        return None
+    v, lo, hi, b, blo, bhi = nums
+    z95 = 1.959963984540054
+    se = np.hypot((hi - lo) / (2 * z95), (bhi - blo) / (2 * z95))
+    if se <= 0:
+        return v != b
+    return bool(abs(v - b) / se > norm.ppf(0.5 + confidence / 2))
 
 
 @dataclass(frozen=True)
@@ -148,10 +166,10 @@ def funnel_inputs(method: str, numerators: FloatArray, denominators: FloatArray,
         if method == "proportion":
             return "proportion", numerators, denominators, "Denominator"
         if method == "crude_rate":
-            return "rate", numerators, denominators, "Population (person-months)"
+            return "rate", numerators, denominators, "Registered patients (average over the year)"
         if method == "dsr":
             return "rate", numerators, np.where(values > 0, multiplier * numerators / values, np.nan), \
-                "Derived population (person-months)"
+                "Derived population (patients: events × multiplier ÷ DSR)"
         if method == "isr":
             return "ratio", numerators, np.where(values > 0, numerators * multiplier / values, np.nan), \
                 "Expected events"
@@ -403,3 +421,91 @@ def public_counts(numerators: Sequence[float | None], denominators: Sequence[flo
         return [None if (m or not np.isfinite(v)) else float(v) for v, m in zip(np.asarray(a), mask, strict=True)]
 
     return PublicCounts(col(dn.value, sup), col(dd.value, np.zeros(den.size, dtype=bool)), [bool(s) for s in sup])
+
+
+@dataclass(frozen=True)
+class PublicValues:
+    """Values and intervals for the public, computed from the disclosure-controlled counts
+    (None where the count is suppressed or the method cannot give one)."""
+
+    value: list[float | None]
+    lower: list[float | None]
+    upper: list[float | None]
+    lower_998: list[float | None]
+    upper_998: list[float | None]
+
+
+def public_values(methods_of: Sequence[str], multipliers: Sequence[float], confidences: Sequence[float],
+                  public_numerators: Sequence[float | None], public_denominators: Sequence[float | None],
+                  suppressed: Sequence[bool], numerators: Sequence[float | None], values: Sequence[float | None],
+                  lowers: Sequence[float | None], uppers: Sequence[float | None],
+                  lowers_998: Sequence[float | None], uppers_998: Sequence[float | None]) -> PublicValues:
+    """Each public value worked out again from the public (rounded) counts with the
+    indicator's own method, so multiplying a published value back by its published
+    denominator gives only the rounded count, never the exact one:
+
+    * ``proportion``: Wilson on the rounded numerator over the rounded denominator;
+    * ``crude_rate``: Byar's / exact Poisson on the rounded count over the rounded population;
+    * ``isr``: the rounded observed count over the expected count (``observed x multiplier /
+      ISR``, which is not a count of people), with Byar's limits on the rounded count;
+    * ``mean``: the rounded total over the rounded number of cases, the interval moved with
+      the value (its half-width rests on the spread of the values, not on the counts);
+    * ``dsr``: the exact value and interval. A DSR is a weighted sum of age-band rates whose
+      band counts and populations are never published, so the published DSR and the rounded
+      total cannot be worked back to the exact count (see the needs README).
+    """
+    n = len(methods_of)
+    out: dict[str, list[float | None]] = {k: [None] * n for k in ("value", "lower", "upper", "lower_998", "upper_998")}
+
+    def fin(x: float | None) -> bool:
+        return x is not None and bool(np.isfinite(x))
+
+    groups: dict[tuple[str, float, float], list[int]] = {}
+    for i in range(n):
+        if suppressed[i] or not fin(public_numerators[i]):
+            continue
+        groups.setdefault((methods_of[i], float(multipliers[i]), float(confidences[i])), []).append(i)
+    for (method, multiplier, confidence), idx in groups.items():
+        pn = np.asarray([public_numerators[i] for i in idx], dtype=np.float64)
+        if method in ("proportion", "crude_rate", "isr"):
+            if method == "isr":
+                exact = np.asarray([_nan(numerators[i]) for i in idx], dtype=np.float64)
+                val = np.asarray([_nan(values[i]) for i in idx], dtype=np.float64)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    den = np.where(val > 0, exact * multiplier / val, np.nan)
+            else:
+                den = np.asarray([_nan(public_denominators[i]) for i in idx], dtype=np.float64)
+            ok = np.isfinite(den) & (den > 0) & np.isfinite(pn)
+            if method == "proportion":
+                ok &= pn <= den
+            if not ok.any():
+                continue
+            sel = [i for i, good in zip(idx, ok.tolist(), strict=True) if good]
+            for conf, lo_key, hi_key, with_value in ((confidence, "lower", "upper", True),
+                                                     (0.998, "lower_998", "upper_998", False)):
+                if method == "proportion":
+                    r: Any = methods.proportion(pn[ok], den[ok], confidence=conf, multiplier=multiplier)
+                else:
+                    r = methods.rate(pn[ok], den[ok], confidence=conf, multiplier=multiplier)
+                for j, i in enumerate(sel):
+                    if with_value:
+                        out["value"][i] = float(np.asarray(r.value)[j])
+                    out[lo_key][i] = float(np.asarray(r.lower)[j])
+                    out[hi_key][i] = float(np.asarray(r.upper)[j])
+        elif method == "mean":
+            for i in idx:
+                pd_ = public_denominators[i]
+                if not fin(pd_) or not pd_ or not fin(values[i]):
+                    continue
+                v = float(public_numerators[i] or 0.0) / float(pd_)
+                shift = v - float(values[i])  # type: ignore[arg-type]
+                out["value"][i] = v
+                for key, src in (("lower", lowers), ("upper", uppers), ("lower_998", lowers_998),
+                                 ("upper_998", uppers_998)):
+                    out[key][i] = float(src[i]) + shift if fin(src[i]) else None  # type: ignore[arg-type]
+        else:  # dsr: see the docstring
+            for i in idx:
+                for key, src in (("value", values), ("lower", lowers), ("upper", uppers), ("lower_998", lowers_998),
+                                 ("upper_998", uppers_998)):
+                    out[key][i] = float(src[i]) if fin(src[i]) else None  # type: ignore[arg-type]
+    return PublicValues(out["value"], out["lower"], out["upper"], out["lower_998"], out["upper_998"])

@@ -48,18 +48,21 @@ def configure(chart: alt.TopLevelMixin, title: str) -> dict[str, Any]:
 
 def funnel(*, points: list[dict[str, Any]], grid: Sequence[float], lower_95: Sequence[float], upper_95: Sequence[float],
            lower_998: Sequence[float], upper_998: Sequence[float], target: float, x_title: str, y_title: str,
-           title: str, tooltip: list[alt.Tooltip]) -> dict[str, Any]:
+           title: str, tooltip: list[alt.Tooltip], log_x: bool = False) -> dict[str, Any]:
     """A funnel plot: each point's ``value`` against its ``x``, coloured by its ``flag``
     (``FLAG_COLOURS``) and linking to its ``href`` (empty: no link); the 95% (dashed) and
     99.8% (dotted) limits over ``grid``; the ``target`` as a blue rule. ``tooltip`` names
-    the point fields to show on hover."""
+    the point fields to show on hover. ``log_x`` draws the x axis on a log scale (said in
+    its title), for denominators spanning orders of magnitude; the limits are evaluated at
+    each grid point, so they are drawn correctly on either scale."""
     limits = []
     for x, lo95, hi95, lo998, hi998 in zip(grid, lower_95, upper_95, lower_998, upper_998, strict=True):
         for line, side, y in (("95% limits", "lower", lo95), ("95% limits", "upper", hi95),
                               ("99.8% limits", "lower", lo998), ("99.8% limits", "upper", hi998)):
             if finite(y) is not None:
                 limits.append({"x": x, "y": y, "line": line, "side": side})
-    base_x = alt.X("x:Q", title=x_title, scale=alt.Scale(zero=False))
+    base_x = alt.X("x:Q", title=f"{x_title} (log scale)" if log_x else x_title,
+                   scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False))
     # the y axis spans the points and the target with room either side; limit lines beyond
     # it (a very small organisation's funnel opens wide) are clipped rather than squashing
     # every point into a flat line at the bottom

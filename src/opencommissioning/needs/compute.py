@@ -33,6 +33,7 @@ from opencommissioning.analytics.profiles import (
     nearest_neighbours,
     peer_features,
     public_counts,
+    public_values,
 )
 from opencommissioning.analytics.published import published_values, with_england
 from opencommissioning.core.models import Organisation, OrganisationKind
@@ -47,18 +48,40 @@ def month_span(months: Sequence[str]) -> str:
     return f"{months[0]}/{months[-1]}"
 
 
+def _month_index(month: str) -> int:
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def _month(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def consecutive(last: str, count: int = 12) -> list[str]:
+    """``count`` consecutive calendar months ending with ``last``."""
+    end = _month_index(last)
+    return [_month(i) for i in range(end - count + 1, end + 1)]
+
+
 def spans_for(periods: Sequence[str]) -> dict[str, list[str]]:
-    """The latest 12 months present and, when there are enough, the 12 before them."""
+    """The year ending at the latest month present (12 consecutive calendar months, whether
+    or not each has data: :func:`span_gaps` names those without) and, when the data covers
+    every month of it, the year before."""
     months = sorted({p for p in periods if len(p) == 7})
     if not months:
         return {}
-    out: dict[str, list[str]] = {}
-    latest = months[-12:]
-    out[month_span(latest)] = latest
-    earlier = months[:-12][-12:]
-    if len(earlier) == 12:
+    latest = consecutive(months[-1])
+    out: dict[str, list[str]] = {month_span(latest): latest}
+    earlier = consecutive(_month(_month_index(latest[0]) - 1))
+    if set(earlier) <= set(months):
         out[month_span(earlier)] = earlier
     return out
+
+
+def span_gaps(spans: dict[str, list[str]], periods: Sequence[str]) -> dict[str, list[str]]:
+    """The months of each span that hold no data."""
+    present = set(periods)
+    return {label: [m for m in months if m not in present] for label, months in spans.items()
+            if any(m not in present for m in months)}
 
 
 @dataclass
@@ -66,6 +89,7 @@ class Computed:
     values: list[dict[str, Any]] = field(default_factory=list)
     held_back: list[str] = field(default_factory=list)
     spans: dict[str, list[str]] = field(default_factory=dict)
+    span_gaps: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     loads: list[int] = field(default_factory=list)
     synthetic_scopes: list[str] = field(default_factory=list)
     features: list[tuple[str, str, dict[str, float], bool]] = field(default_factory=list)
@@ -154,6 +178,9 @@ def compute_all() -> Computed:
             periods = sorted({p for load in loads if load.table == "activity" for p in load.periods})
             spans = spans_for(periods)
             out.spans[scope] = list(spans)
+            gaps = span_gaps(spans, periods)
+            if gaps:
+                out.span_gaps[scope] = gaps
             deprivation = data.arrow("deprivation") if data.has("deprivation") else None
             population = data.arrow("population")
             if scope == Scope.LOCAL:
@@ -192,7 +219,16 @@ def compute_all() -> Computed:
     if out.values:
         counts = public_counts([v["numerator"] for v in out.values], [v["denominator"] for v in out.values])
         for v, n, d, s in zip(out.values, counts.numerator, counts.denominator, counts.suppressed, strict=True):
-            v["public_numerator"], v["public_denominator"], v["public_suppressed"] = n, d, s
+            v["public_numerator"], v["public_denominator"], v["public_suppressed"] = n, d, s or bool(v.get("suppressed"))
+        pv = public_values([str(v["method"]) for v in out.values], [float(v["multiplier"]) for v in out.values],
+                           [float(v["confidence"]) for v in out.values], counts.numerator, counts.denominator,
+                           [bool(v["public_suppressed"]) for v in out.values], [v["numerator"] for v in out.values],
+                           [v["value"] for v in out.values], [v["lower"] for v in out.values],
+                           [v["upper"] for v in out.values], [v["lower_998"] for v in out.values],
+                           [v["upper_998"] for v in out.values])
+        for i, v in enumerate(out.values):
+            v["public_value"], v["public_lower"], v["public_upper"] = pv.value[i], pv.lower[i], pv.upper[i]
+            v["public_lower_998"], v["public_upper_998"] = pv.lower_998[i], pv.upper_998[i]
     return out
 
 

@@ -9,8 +9,12 @@ Writes go through ``services.py``.
 
 from __future__ import annotations
 
+import datetime
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from opencommissioning.core.models import Organisation, User
 
@@ -68,8 +72,14 @@ class DatasetLoad(models.Model):
     requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="When the worker last showed it was alive.")
+    task_id = models.CharField(max_length=64, blank=True, help_text="The background task running this attempt.")
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries",
+                                 help_text="The stalled or failed attempt this load tries again.")
     finished_at = models.DateTimeField(null=True, blank=True)
     replaced_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced")
+    partly_replaced = models.JSONField(default=list, blank=True,
+                                       help_text="[{load, rows, slices}]: later loads that replaced some of its rows.")
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_reason = models.CharField(max_length=400, blank=True)
 
@@ -106,10 +116,25 @@ class DatasetLoad(models.Model):
         return self.status in (LoadStatus.QUEUED, LoadStatus.RUNNING)
 
     @property
+    def last_activity(self) -> datetime.datetime:
+        return self.heartbeat_at or self.started_at or self.requested_at
+
+    @property
+    def stalled(self) -> bool:
+        """In progress, but no sign of life for ``NEEDS_STALL_SECONDS`` (the worker died)."""
+        return self.in_progress and is_stale(self.last_activity)
+
+    @property
     def period_range(self) -> str:
         if not self.periods:
             return ""
         return self.periods[0] if len(self.periods) == 1 else f"{self.periods[0]} to {self.periods[-1]}"
+
+
+def is_stale(last: datetime.datetime | None) -> bool:
+    if last is None:
+        return False
+    return (timezone.now() - last).total_seconds() > settings.NEEDS_STALL_SECONDS
 
 
 class RunStatus(models.TextChoices):
@@ -127,6 +152,9 @@ class ComputeRun(models.Model):
     requested_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="When the worker last showed it was alive.")
+    task_id = models.CharField(max_length=64, blank=True, help_text="The background task running this run.")
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="retries")
     finished_at = models.DateTimeField(null=True, blank=True)
     engine = models.CharField(max_length=20, blank=True)
     seconds = models.FloatField(null=True, blank=True)
@@ -134,6 +162,7 @@ class ComputeRun(models.Model):
     loads = models.JSONField(default=list, blank=True, help_text="Ids of the loads the run read.")
     held_back = models.JSONField(default=list, blank=True, help_text="Indicators with no data loaded.")
     spans = models.JSONField(default=dict, blank=True, help_text="Scope -> span labels computed.")
+    span_gaps = models.JSONField(default=dict, blank=True, help_text="Scope -> span label -> months with no activity data.")
     synthetic_scopes = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
 
@@ -143,6 +172,18 @@ class ComputeRun(models.Model):
 
     def __str__(self) -> str:
         return f"Recompute {self.pk} ({self.get_status_display()})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+    @property
+    def last_activity(self) -> datetime.datetime:
+        return self.heartbeat_at or self.started_at or self.requested_at
+
+    @property
+    def stalled(self) -> bool:
+        return self.in_progress and is_stale(self.last_activity)
 
 
 class Level(models.TextChoices):
@@ -179,6 +220,12 @@ class IndicatorValue(models.Model):
     public_numerator = models.FloatField(null=True)
     public_denominator = models.FloatField(null=True)
     public_suppressed = models.BooleanField(default=True)
+    # the value and intervals worked out again from the public counts (analytics.profiles.public_values)
+    public_value = models.FloatField(null=True)
+    public_lower = models.FloatField(null=True)
+    public_upper = models.FloatField(null=True)
+    public_lower_998 = models.FloatField(null=True)
+    public_upper_998 = models.FloatField(null=True)
 
     class Meta:
         indexes = [

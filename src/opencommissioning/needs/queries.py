@@ -89,11 +89,12 @@ class Figure:
 
 def figure(v: IndicatorValue, public: bool = False) -> Figure:
     if public:
+        # every public figure comes from the disclosure-controlled counts (compute.py), never the exact ones
         hidden = v.public_suppressed or v.suppressed
         return Figure(v.indicator_id, v.scope, v.level, v.organisation, v.period, v.period_kind, v.public_numerator,
-                      v.public_denominator, None if hidden else v.value, None if hidden else v.lower,
-                      None if hidden else v.upper, None if hidden else v.lower_998, None if hidden else v.upper_998,
-                      hidden, v.synthetic, v.source)
+                      v.public_denominator, None if hidden else v.public_value, None if hidden else v.public_lower,
+                      None if hidden else v.public_upper, None if hidden else v.public_lower_998,
+                      None if hidden else v.public_upper_998, hidden, v.synthetic, v.source)
     return Figure(v.indicator_id, v.scope, v.level, v.organisation, v.period, v.period_kind, v.numerator, v.denominator, v.value,
                   v.lower, v.upper, v.lower_998, v.upper_998, v.suppressed, v.synthetic, v.source)
 
@@ -117,6 +118,32 @@ def _neg(period: str) -> tuple[int, ...]:
 def latest_span(run: ComputeRun, scope: str = Scope.LOCAL) -> str | None:
     spans = (run.spans or {}).get(scope) or []
     return spans[0] if spans else None
+
+
+def gaps_in(run: ComputeRun, span: str | None, scope: str = Scope.LOCAL) -> list[str]:
+    """The months of a span that hold no activity data (the span is still 12 consecutive
+    calendar months; a page says which months are missing)."""
+    return list(((run.span_gaps or {}).get(scope) or {}).get(span or "", []))
+
+
+def why_no_figures(org: Organisation, run: ComputeRun) -> str:
+    """Why an organisation has no figures in a run, in words (empty when it has some)."""
+    if IndicatorValue.objects.filter(run=run, organisation=org.ods_code).exists():
+        return ""
+    if org.close_date:
+        return f"it closed on {org.close_date:%-d %B %Y}, and the loaded data has nothing for it"
+    if org.kind != OrganisationKind.PRACTICE:
+        return "none of its practices has figures in the loaded data"
+    loaded = DatasetLoad.objects.filter(status=LoadStatus.LOADED, scope=Scope.LOCAL)
+    population = [load for load in loaded if load.table == "population"]
+    if not any(org.ods_code in (load.organisations or []) for load in population):
+        names = ", ".join(f"load {load.pk} ({load.file_name})" for load in population) or "no population has been loaded"
+        return (f"it has no registered list in the loaded population data ({names}): without patients there is no "
+                "denominator for any indicator (a practice too new, merged, or missing from the list-size extract)")
+    activity = [load for load in loaded if load.table == "activity"]
+    if not any(org.ods_code in (load.organisations or []) for load in activity):
+        return "its patients have no activity in the loaded data (no admissions, attendances, referrals or prescriptions)"
+    return "its data was loaded after the latest recompute: recompute to see its figures"
 
 
 def level_of(org: Organisation) -> str | None:
@@ -162,6 +189,8 @@ class ProfileRow:
     versus_peers: str
     trend_icon: str | None = None
     trend_text: str = ""
+    assurance_icon: str | None = None
+    assurance_text: str = ""
     target: Target | None = None
     target_progress: str = ""
     previous: Figure | None = None
@@ -177,6 +206,7 @@ class Profile:
     peers: list[tuple[PeerLink, Organisation | None]] = field(default_factory=list)
     synthetic: bool = False
     published_rows: list[ProfileRow] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
 
 
 def _names(codes: Iterable[str]) -> dict[str, Organisation]:
@@ -203,7 +233,7 @@ def _comparison_group(org: Organisation, level: str) -> tuple[str, list[str] | N
 def profile(org: Organisation, run: ComputeRun, *, public: bool = False) -> Profile:
     level = level_of(org) or Level.COMMISSIONER
     span = latest_span(run)
-    result = Profile(organisation=org, level=level, span=span)
+    result = Profile(organisation=org, level=level, span=span, gaps=gaps_in(run, span))
     code = org.ods_code
     own = _span_filter(span_values(run, level=level, organisations=[code]), span)
     mine = _best(own)
@@ -237,7 +267,8 @@ def profile(org: Organisation, run: ComputeRun, *, public: bool = False) -> Prof
         for v in span_values(run, level=level, organisations=[code]):
             if v.scope == Scope.LOCAL and v.period == spans[1]:
                 previous[v.indicator_id] = v
-    targets = {t.indicator_id: t for t in Target.objects.filter(organisation=org)}
+    # a commissioner's targets are internal: the public never sees them, nor whether they will be met
+    targets = {} if public else {t.indicator_id: t for t in Target.objects.filter(organisation=org)}
     held = set(run.held_back or [])
     rows_by_domain: dict[int, list[ProfileRow]] = defaultdict(list)
     for ind in catalogue.indicators():
@@ -287,25 +318,40 @@ def _row(ind: Indicator, v: IndicatorValue, england: dict[tuple[str, str], Indic
                                       peers.median, ind.polarity),
         previous=figure(previous, public) if previous else None, target=target,
     )
-    series = [figure(m, public).value for m in months]
+    monthly = [figure(m, public) for m in months]
+    series = [f.value for f in monthly]
+    if public and any(f.suppressed for f in monthly):
+        row.trend_text = "No SPC: some months have 1 to 7 events, which are not published"
+        series = []
     chart = profiles.spc([s for s in series if s is not None], ind.polarity, target.value if target else None)
     if chart is not None and len(series) >= 12:
         row.trend_icon, row.trend_text = chart.variation_icon, chart.variation_text
+        if target is not None and chart.assurance:
+            row.assurance_icon, row.assurance_text = chart.assurance, chart.assurance_text
     if target is not None and fig.value is not None:
-        row.target_progress = _progress(ind, fig.value, target.value, previous.value if previous else None)
+        row.target_progress = _progress(ind, fig, target.value, row.previous)
     return row
 
 
-def _progress(ind: Indicator, value: float, target: float, previous: float | None) -> str:
+def _progress(ind: Indicator, now: Figure, target: float, previous: Figure | None) -> str:
+    """How far from the target, and whether it moved towards it since the year before:
+    movement is claimed only when the change is statistically significant."""
+    value = now.value or 0.0
     good_high = ind.polarity == "high_is_good"
     met = value >= target if good_high else value <= target
     if met:
         return "Target met"
     gap = abs(target - value)
-    if previous is None:
+    if previous is None or previous.value is None:
         return f"{gap:.3g} from the target"
-    moving = (value > previous) == good_high and value != previous
-    return f"{gap:.3g} from the target; {'moving towards it' if moving else 'not moving towards it'} since the year before"
+    significant = profiles.significant_change(now.value, now.lower, now.upper, previous.value, previous.lower,
+                                              previous.upper)
+    if not significant:
+        return (f"{gap:.3g} from the target; no significant change since the year before "
+                f"({previous.value:.2f} then, {value:.2f} now)")
+    towards = (value > previous.value) == (target > previous.value)
+    return (f"{gap:.3g} from the target; {'moving towards it' if towards else 'moving away from it'} since the year "
+            f"before ({previous.value:.2f} then, {value:.2f} now, a significant change)")
 
 
 # -- variation ----------------------------------------------------------------------------
@@ -331,6 +377,18 @@ class Variation:
     synthetic: bool
     note: str = ""
     hidden: list[tuple[str, str]] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+    log_x: bool = False
+    sample_note: str = ""
+    left_out: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def x_min(self) -> float:
+        return min((x for x in (self.funnel.x if self.funnel else []) if x > 0), default=0.0)
+
+    @property
+    def x_max(self) -> float:
+        return max(self.funnel.x if self.funnel else [], default=0.0)
 
     @property
     def outliers(self) -> list[FunnelPoint]:
@@ -367,10 +425,17 @@ def variation(ind: Indicator, run: ComputeRun, *, commissioner: Organisation | N
             local = {v.organisation: v for v in span_values(run, level=Level.COMMISSIONER, indicator_id=ind.id)
                      if v.scope == Scope.LOCAL and v.period == latest_span(run)}
             rows = [local.get(v.organisation, v) for v in rows]
+    left_out: list[tuple[str, str, str]] = []
+    if of == "practices" and commissioner is not None:
+        present = {v.organisation for v in rows}
+        for org in Organisation.objects.filter(parent=commissioner, kind=OrganisationKind.PRACTICE).order_by("name"):
+            if org.ods_code not in present:
+                left_out.append((org.name, org.ods_code, why_no_figures(org, run) or "no value for this indicator"))
     figures = [figure(v, public) for v in rows]
+    gaps = gaps_in(run, span, scope if scope in (Scope.LOCAL, Scope.NATIONAL) else "")
     usable = [f for f in figures if f.value is not None and f.numerator is not None and f.denominator]
     names = _names(f.organisation for f in figures)
-    result = Variation(indicator=ind, of=of, span=span, points=[], funnel=None, scope=scope,
+    result = Variation(indicator=ind, of=of, span=span, points=[], funnel=None, scope=scope, gaps=gaps, left_out=left_out,
                        synthetic=any(f.synthetic for f in usable),
                        hidden=sorted((names[f.organisation].name if f.organisation in names else f.organisation, f.organisation)
                                      for f in figures if f not in usable))
@@ -385,6 +450,17 @@ def variation(ind: Indicator, run: ComputeRun, *, commissioner: Organisation | N
                                      u, "n/a", "n/a", 0.0) for u in usable]
         return result
     result.funnel = f
+    xs = [x for x in f.x if x > 0]
+    # denominators over more than two orders of magnitude: a log x axis, or the small ones
+    # are squashed against the axis
+    result.log_x = bool(xs) and max(xs) / min(xs) > 100
+    if scope == Scope.NATIONAL and any(v.synthetic for v in rows if v.scope == Scope.NATIONAL):
+        own = [v.organisation for v in rows if v.scope == Scope.LOCAL]
+        result.sample_note = (
+            "The other commissioners are a synthetic sample: each is a small made-up sample of its patients, not its "
+            "real figures, so its population is tiny, its limits wide and its value noisy"
+            + (f"; {', '.join(names[c].name if c in names else c for c in own)} is shown from its own full data, so it "
+               "sits far to the right" if own else "") + ".")
     result.points = sorted((FunnelPoint(u.organisation, names[u.organisation].name if u.organisation in names else u.organisation,
                                         u, f.flags[i], f.flags_unadjusted[i], f.x[i]) for i, u in enumerate(usable)),
                            key=lambda p: p.name)
@@ -393,12 +469,27 @@ def variation(ind: Indicator, run: ComputeRun, *, commissioner: Organisation | N
 
 @dataclass
 class Series:
+    """``figures``/``periods``: the months with a value (the XmR chart's points); ``months``:
+    every month, suppressed ones too; ``withheld``: why there is no SPC chart for the public."""
+
     indicator: Indicator
     code: str
     periods: list[str]
     figures: list[Figure]
     spc: profiles.Spc | None
     target: Target | None
+    months: list[Figure] = field(default_factory=list)
+    withheld: str = ""
+
+    @property
+    def rows(self) -> list[tuple[Figure, str | None]]:
+        """Every month with its SPC point type (None when it has no point)."""
+        types = dict(zip(self.periods, self.spc.point_type, strict=True)) if self.spc else {}
+        return [(f, types.get(f.period)) for f in self.months]
+
+    @property
+    def suppressed_months(self) -> list[str]:
+        return [f.period for f in self.months if f.suppressed]
 
 
 def series(ind: Indicator, run: ComputeRun, *, level: str, code: str, public: bool = False) -> Series:
@@ -412,10 +503,19 @@ def series(ind: Indicator, run: ComputeRun, *, level: str, code: str, public: bo
     values = [v for v in values if v.scope == keep]
     figures = [figure(v, public) for v in values]
     org = Organisation.objects.filter(ods_code=code).first()
-    target = Target.objects.filter(organisation=org, indicator_id=ind.id).first() if org else None
+    target = Target.objects.filter(organisation=org, indicator_id=ind.id).first() if org and not public else None
     shown = [f for f in figures if f.value is not None]
+    hidden = [f for f in figures if f.suppressed]
+    if public and hidden:
+        # limits without the suppressed months would describe a different series, and with
+        # them would let a reader estimate the hidden counts: no SPC for the public
+        withheld = (f"{len(hidden)} of {len(figures)} months have between 1 and 7 events, which are not published "
+                    f"({', '.join(f.period for f in hidden)}), so no process limits or special-cause rules are "
+                    "shown: worked out without those months they would describe a different series, and worked out "
+                    "with them they would let the hidden counts be estimated.")
+        return Series(ind, code, [f.period for f in shown], shown, None, None, figures, withheld)
     chart = profiles.spc([f.value for f in shown if f.value is not None], ind.polarity, target.value if target else None)
-    return Series(ind, code, [f.period for f in shown], shown, chart, target)
+    return Series(ind, code, [f.period for f in shown], shown, chart, target, figures)
 
 
 @dataclass

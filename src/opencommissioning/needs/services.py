@@ -18,16 +18,20 @@ import datetime
 import hashlib
 import logging
 import shutil
+import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from opencommissioning.analytics.profiles import DEFAULT_WEIGHTS, FEATURES
@@ -98,8 +102,15 @@ def request_load(*, by: User | None, scope: str, table: str, source: str, path: 
     _refuse(errors)
     digest = file_digest(path)
     existing = _existing(scope, table, digest)
+    stale: DatasetLoad | None = None
     if existing is not None:
-        return existing, False
+        if not existing.stalled:
+            return existing, False
+        # the earlier attempt's worker died: mark it failed and start afresh
+        stale = _give_up_load(by=by, load_id=existing.pk)
+        if stale.upload_path:  # the file was sent again: the stale attempt's copy is not needed
+            Path(stale.upload_path).unlink(missing_ok=True)
+            DatasetLoad.objects.filter(pk=stale.pk).update(upload_path="")
     uploads = Path(settings.NEEDS_UPLOADS)
     uploads.mkdir(parents=True, exist_ok=True)
     kept = uploads / f"{uuid.uuid4().hex}.{fmt}"
@@ -110,17 +121,14 @@ def request_load(*, by: User | None, scope: str, table: str, source: str, path: 
                 scope=scope, table=table, source=source.strip(), synthetic=synthetic, file_name=Path(file_name).name,
                 file_format=fmt, file_digest=digest, file_bytes=kept.stat().st_size,
                 replace_overlapping=replace_overlapping, upload_path=str(kept), requested_by=by,
-                requested_at=timezone.now(), stage="Waiting for the background worker",
+                requested_at=timezone.now(), stage="Waiting for the background worker", retry_of=stale,
             )
             record(by=by, action="needs.load.request", obj=load,
                    summary=f"Asked to load {load.file_name} into {scope} {table}",
                    after={"scope": scope, "table": table, "source": load.source, "file": load.file_name,
                           "sha256": digest, "bytes": load.file_bytes, "synthetic": synthetic})
             if background:
-                from .tasks import load_dataset
-
-                load_id = load.pk
-                transaction.on_commit(lambda: load_dataset.enqueue(load_id))
+                _enqueue_load(load.pk)
     except IntegrityError:  # the same file requested at the same moment: the first one wins
         kept.unlink(missing_ok=True)
         existing = _existing(scope, table, digest)
@@ -130,23 +138,224 @@ def request_load(*, by: User | None, scope: str, table: str, source: str, path: 
     return load, True
 
 
+def future_problems(table: Any, *, first_row: int, today: datetime.date,
+                    limit: int = 1000) -> tuple[list[list[Any]], int]:
+    """Rows dated after the current month (a month, the end of a span of months, or an
+    activity date after today): data cannot come from the future, and one such month would
+    move "the latest 12 months" years ahead. Returns ([row, column, reason], count)."""
+    import pyarrow.compute as pc
+
+    problems: list[list[Any]] = []
+    count = 0
+    this_month = f"{today.year:04d}-{today.month:02d}"
+    if "period" in table.column_names:
+        ends = pc.utf8_slice_codeunits(pc.fill_null(table["period"], ""), -7, 2**31 - 1)
+        late = pc.greater(ends, this_month).to_pylist()
+        periods = table["period"].to_pylist()
+        for i, bad in enumerate(late):
+            if bad:
+                count += 1
+                if len(problems) < limit:
+                    problems.append([first_row + i, "period",
+                                     f"{periods[i]!r} is after the current month ({this_month}): data cannot be from the future"])
+    if "activity_date" in table.column_names:
+        dates = table["activity_date"].to_pylist()
+        for i, d in enumerate(dates):
+            if d is not None and d > today:
+                count += 1
+                if len(problems) < limit:
+                    problems.append([first_row + i, "activity_date", f"{d.isoformat()} is after today ({today.isoformat()})"])
+    problems.sort(key=lambda p: (p[0], p[1]))
+    return problems, count
+
+
+def _enqueue_load(load_id: int) -> None:
+    """Queue the load's task when the transaction commits, and remember the task's id."""
+    from .tasks import load_dataset
+
+    def enqueue() -> None:
+        result = load_dataset.enqueue(load_id)
+        DatasetLoad.objects.filter(pk=load_id, task_id="").update(task_id=str(result.id)[:64])
+
+    transaction.on_commit(enqueue)
+
+
 def _progress(load: DatasetLoad, stage: str, done: int, total: int) -> None:
-    """Progress is written outside the load's transaction so the page can show it."""
-    DatasetLoad.objects.filter(pk=load.pk).update(stage=stage, progress_done=done, progress_total=max(total, 1))
+    """Progress is written outside the load's transaction so the page can show it (only
+    while this attempt still runs: a stalled attempt given up stays failed)."""
+    DatasetLoad.objects.filter(pk=load.pk, status=LoadStatus.RUNNING).update(
+        stage=stage, progress_done=done, progress_total=max(total, 1), heartbeat_at=timezone.now())
 
 
-def _overlapping(load: DatasetLoad, periods: list[str], organisations: list[str],
-                 indicators: Iterable[str] = ()) -> list[DatasetLoad]:
-    """Loaded data of the same scope and table for the same periods and organisations (and,
-    for published counts, the same indicators): loading both would count those rows twice."""
+@contextmanager
+def _heartbeat(model: type[Model], pk: int, running: str) -> Iterator[None]:
+    """While the body runs, a thread writes ``heartbeat_at`` every NEEDS_HEARTBEAT_SECONDS,
+    so a load or recompute whose worker died is seen as stalled, however long one step of
+    a live one takes."""
+    interval = float(settings.NEEDS_HEARTBEAT_SECONDS)
+    if interval <= 0:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                try:
+                    model._default_manager.filter(pk=pk, status=running).update(heartbeat_at=timezone.now())
+                except Exception:  # noqa: BLE001 - a missed beat (a locked SQLite file, say): try at the next
+                    logger.warning("heartbeat of %s %s missed", model.__name__, pk, exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{model.__name__}-{pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _fail_task(task_id: str, reason: str) -> None:
+    """Mark a dead worker's task result failed (database backend only), so the task list
+    does not show it running for ever."""
+    if not task_id:
+        return
+    try:
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:  # pragma: no cover - another backend keeps its own records
+        return
+    for result in DBTaskResult.objects.filter(id=task_id, status="RUNNING"):
+        result.set_failed(RuntimeError(reason))
+
+
+def _give_up_load(*, by: User | None, load_id: int) -> DatasetLoad:
+    """Mark a stalled attempt failed (audited), remove anything it wrote to the store, and
+    keep its uploaded file for the next attempt. Its worker, if it ever wakes, finds the
+    attempt failed and publishes nothing."""
+    with transaction.atomic():
+        load = DatasetLoad.objects.select_for_update().get(pk=load_id)
+        if not load.stalled:
+            return load
+        last = timezone.localtime(load.last_activity)
+        reason = (f"the background worker stopped: no progress since {last:%d %B %Y %H:%M:%S} "
+                  f"(more than {settings.NEEDS_STALL_SECONDS // 60 or 1} minute(s)) at \"{load.stage}\"")
+        before = {"status": load.status, "stage": load.stage, "percent": load.percent}
+        load.status = LoadStatus.FAILED
+        load.finished_at = timezone.now()
+        load.problems = [[None, "", reason]]
+        load.problem_count = 1
+        load.message = reason
+        load.stage = "Stalled: nothing was loaded"
+        load.save()
+        record(by=by, action="needs.load.stalled", obj=load, summary=f"Gave up load {load.pk} ({load.file_name}): {reason}",
+               before=before, after={"status": LoadStatus.FAILED, "reason": reason})
+        scope, table, pk, task_id = load.scope, load.table, load.pk, load.task_id
+        transaction.on_commit(lambda: store.remove(scope, table, pk))
+        transaction.on_commit(lambda: _fail_task(task_id, reason))
+    return load
+
+
+def retry_load(*, by: User | None, load: DatasetLoad) -> DatasetLoad:
+    """Try a stalled or failed load again: the stale attempt is marked failed (its partial
+    Parquet removed) and a fresh attempt of the same file is queued."""
+    load = DatasetLoad.objects.get(pk=load.pk)
+    upload = Path(load.upload_path) if load.upload_path else None
+    errors = {}
+    if not (load.stalled or load.status == LoadStatus.FAILED):
+        errors["status"] = "only a stalled or failed load can be tried again"
+    elif upload is None or not upload.exists():
+        errors["file"] = "the uploaded file is no longer kept: upload it again"
+    _refuse(errors)
+    if load.stalled:
+        load = _give_up_load(by=by, load_id=load.pk)
+    with transaction.atomic():
+        old = DatasetLoad.objects.select_for_update().get(pk=load.pk)
+        _refuse({"status": "this load was already tried again"} if not old.upload_path else {})
+        fresh = DatasetLoad.objects.create(
+            scope=old.scope, table=old.table, source=old.source, synthetic=old.synthetic, file_name=old.file_name,
+            file_format=old.file_format, file_digest=old.file_digest, file_bytes=old.file_bytes,
+            replace_overlapping=old.replace_overlapping, upload_path=old.upload_path, requested_by=by,
+            requested_at=timezone.now(), stage="Waiting for the background worker", retry_of=old)
+        old.upload_path = ""
+        old.save(update_fields=["upload_path"])
+        record(by=by, action="needs.load.retry", obj=fresh, summary=f"Tried load {old.pk} ({old.file_name}) again as load {fresh.pk}",
+               after={"retry_of": old.pk, "file": old.file_name, "sha256": old.file_digest})
+        _enqueue_load(fresh.pk)
+    return fresh
+
+
+#: The columns that say which organisation and period (and, for published counts, which
+#: indicator) a row is about: a correction replaces exactly these slices of earlier loads.
+SLICE_COLUMNS = {"population": ("organisation", "period"), "activity": ("practice", "period"),
+                 "deprivation": ("organisation",), "published": ("indicator_id", "level", "organisation", "period")}
+
+
+def _slice_keys(table: Any, columns: tuple[str, ...]) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = [pc.fill_null(table[c].cast(pa.string()), "") for c in columns]
+    return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "|")
+
+
+@dataclass
+class Overlap:
+    load: DatasetLoad
+    keys: set[str]
+
+
+def _overlapping(load: DatasetLoad, table: Any, periods: list[str], organisations: list[str]) -> list[Overlap]:
+    """Loaded data of the same scope and table with rows for the same organisation and
+    period (and, for published counts, indicator) as this file: loading both would count
+    those rows twice. Only those slices overlap, not the whole earlier load."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = SLICE_COLUMNS[load.table]
     out = []
-    wanted_periods, wanted_orgs, wanted_indicators = set(periods), set(organisations), set(indicators)
+    wanted_periods, wanted_orgs = set(periods), set(organisations)
+    mine = None
     for other in DatasetLoad.objects.filter(scope=load.scope, table=load.table, status=LoadStatus.LOADED).exclude(pk=load.pk):
         same_periods = not periods or not other.periods or wanted_periods & set(other.periods)
-        same_indicators = load.table != Table.PUBLISHED or wanted_indicators & set(other.counts_by_setting or {})
-        if same_periods and same_indicators and wanted_orgs & set(other.organisations):
-            out.append(other)
+        if not (same_periods and wanted_orgs & set(other.organisations)):
+            continue
+        if mine is None:
+            mine = pc.unique(_slice_keys(table, columns))
+        theirs = _slice_keys(store.read_load(other.scope, other.table, other.pk, list(columns)), columns)
+        common = pc.filter(mine, pc.is_in(mine, value_set=pc.unique(theirs)))
+        if len(common):
+            out.append(Overlap(other, {str(k) for k in common.cast(pa.string()).to_pylist()}))
     return out
+
+
+def _overlap_problems(table: Any, first_row: int, columns: tuple[str, ...], overlaps: list[Overlap],
+                      limit: int = 1000) -> tuple[list[list[Any]], int]:
+    """One problem per overlapping slice, against its organisation and period columns, at
+    the first row of the slice in this file."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = _slice_keys(table, columns)
+    owner = {k: o.load for o in overlaps for k in o.keys}
+    mask = pc.is_in(keys, value_set=pa.array(sorted(owner), pa.string()))
+    problems: list[list[Any]] = []
+    seen: set[str] = set()
+    names = keys.to_pylist() if hasattr(keys, "to_pylist") else list(keys)
+    for i in np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)):
+        key = names[int(i)]
+        if key in seen:
+            continue
+        seen.add(key)
+        if len(problems) < limit:
+            other = owner[key]
+            slice_text = " ".join(k for k in key.split("|") if k)
+            problems.append([first_row + int(i), ", ".join(columns),
+                             f"{slice_text} is already loaded by load {other.pk} ({other.file_name}): withdraw it, or "
+                             "load again choosing to replace overlapping data"])
+    return problems, len(owner)
 
 
 def run_load(*, load_id: int) -> DatasetLoad:
@@ -154,12 +363,17 @@ def run_load(*, load_id: int) -> DatasetLoad:
     load = DatasetLoad.objects.get(pk=load_id)
     if load.status != LoadStatus.QUEUED:
         return load  # a retry of a load that already ran
+    now = timezone.now()
     claimed = DatasetLoad.objects.filter(pk=load.pk, status=LoadStatus.QUEUED).update(
-        status=LoadStatus.RUNNING, started_at=timezone.now(), stage="Reading the file", progress_done=0,
+        status=LoadStatus.RUNNING, started_at=now, heartbeat_at=now, stage="Reading the file", progress_done=0,
         progress_total=100)
     if not claimed:
         return DatasetLoad.objects.get(pk=load.pk)
-    load.refresh_from_db()
+    with _heartbeat(DatasetLoad, load.pk, LoadStatus.RUNNING):
+        return _run_claimed(DatasetLoad.objects.get(pk=load.pk))
+
+
+def _run_claimed(load: DatasetLoad) -> DatasetLoad:
     path = Path(load.upload_path)
     try:
         try:
@@ -171,11 +385,16 @@ def run_load(*, load_id: int) -> DatasetLoad:
         del raw
         if not checked.ok or checked.table is None:
             return _reject(load, [[p.row, p.column, p.reason] for p in checked.problems], checked.problem_count)
-        overlaps = _overlapping(load, checked.periods, checked.organisations, checked.counts_by_setting)
+        future, future_count = future_problems(checked.table, first_row=first_row, today=timezone.localdate())
+        if future_count:
+            return _reject(load, future, future_count)
+        overlaps = _overlapping(load, checked.table, checked.periods, checked.organisations)
         if overlaps and not load.replace_overlapping:
-            names = ", ".join(f"load {o.pk} ({o.file_name}, {o.period_range or 'no periods'})" for o in overlaps)
-            return _reject(load, [[None, "", f"the same periods and organisations are already loaded by {names}: "
-                                              "withdraw it, or load again choosing to replace overlapping loads"]], 1)
+            problems, count = _overlap_problems(checked.table, first_row, SLICE_COLUMNS[load.table], overlaps)
+            return _reject(load, problems, count)
+        if overlaps:
+            _progress(load, "Taking the slices it replaces out of earlier loads", 55, 100)
+        partial = {o.load.pk: _rewrite_without(load, o) for o in overlaps}
         total = checked.table.num_rows
         written = [0]
 
@@ -185,26 +404,10 @@ def run_load(*, load_id: int) -> DatasetLoad:
 
         _progress(load, "Writing", 60, 100)
         store.write_staged(load.pk, checked.table, wrote)
-        with transaction.atomic():
-            for other in overlaps:
-                _withdraw(by=load.requested_by, load=other, reason=f"replaced by load {load.pk}", replaced_by=load)
-            load.status = LoadStatus.LOADED
-            load.rows = total
-            load.periods = checked.periods
-            load.organisations = checked.organisations
-            load.counts_by_setting = checked.counts_by_setting
-            load.finished_at = timezone.now()
-            load.stage = "Loaded"
-            load.progress_done = load.progress_total = 100
-            load.upload_path = ""
-            load.save()
-            record(by=load.requested_by, action="needs.load", obj=load,
-                   summary=f"Loaded {total:,} rows of {load.table} from {load.file_name}",
-                   after={"rows": total, "periods": [checked.periods[0], checked.periods[-1]] if checked.periods else [],
-                          "organisations": len(checked.organisations), "sha256": load.file_digest,
-                          "counts_by_setting": checked.counts_by_setting,
-                          "replaced": [o.pk for o in overlaps]})
-            store.publish(load.pk, load.scope, load.table)
+        if not _publish(load, checked.table.num_rows, checked, overlaps, partial):
+            # this attempt was given up as stalled while it ran: publish nothing
+            store.remove(load.scope, load.table, load.pk)
+            return DatasetLoad.objects.get(pk=load.pk)
         path.unlink(missing_ok=True)
         return load
     except Exception as error:  # noqa: BLE001 - recorded on the load, never half-written
@@ -214,20 +417,105 @@ def run_load(*, load_id: int) -> DatasetLoad:
                                 1, traceback.format_exc(limit=3))
 
 
+def _rewrite_without(load: DatasetLoad, overlap: Overlap) -> dict[str, Any] | None:
+    """Write the earlier load's rows without the slices this load replaces (staged beside
+    this load); None when nothing of it would be left (then it is withdrawn whole)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    other = overlap.load
+    columns = SLICE_COLUMNS[other.table]
+    rows = store.read_load(other.scope, other.table, other.pk)
+    keep = pc.invert(pc.is_in(_slice_keys(rows, columns), value_set=pa.array(sorted(overlap.keys), pa.string())))
+    left = rows.filter(keep)
+    if left.num_rows == 0:
+        return None
+    store.write_rewrite(load.pk, other.pk, left)
+    org_col = "practice" if other.table == "activity" else "organisation"
+    by = "setting" if other.table == "activity" else ("indicator_id" if other.table == "published" else None)
+    counts = other.counts_by_setting
+    if by is not None:
+        pairs = left[by].value_counts().to_pylist()
+        counts = {str(p["values"]): int(p["counts"]) for p in pairs if p["values"] is not None}
+    return {"rows": left.num_rows, "removed": rows.num_rows - left.num_rows, "slices": len(overlap.keys),
+            "organisations": sorted(set(left[org_col].drop_null().to_pylist())),
+            "periods": sorted(set(left["period"].drop_null().to_pylist())) if "period" in left.column_names else [],
+            "counts_by_setting": counts}
+
+
+@transaction.atomic
+def _publish(load: DatasetLoad, total: int, checked: Any, overlaps: list[Overlap],
+             partial: dict[int, dict[str, Any] | None]) -> bool:
+    """Record the load as loaded, take the slices it replaces out of earlier loads, and move
+    the folders into place, in one transaction; False (and nothing changed) when the
+    attempt was given up as stalled meanwhile."""
+    if DatasetLoad.objects.select_for_update().get(pk=load.pk).status != LoadStatus.RUNNING:
+        return False
+    swaps = []
+    for overlap in overlaps:
+        other = DatasetLoad.objects.select_for_update().get(pk=overlap.load.pk)
+        rewritten = partial.get(other.pk)
+        if rewritten is None:
+            _withdraw(by=load.requested_by, load=other, reason=f"replaced by load {load.pk}", replaced_by=load)
+            continue
+        before = {"rows": other.rows, "organisations": len(other.organisations), "periods": other.period_range}
+        other.rows = rewritten["rows"]
+        other.organisations = rewritten["organisations"]
+        other.periods = rewritten["periods"] or other.periods
+        other.counts_by_setting = rewritten["counts_by_setting"]
+        other.partly_replaced = [*other.partly_replaced, {"load": load.pk, "rows": rewritten["removed"],
+                                                          "slices": rewritten["slices"]}]
+        other.save(update_fields=["rows", "organisations", "periods", "counts_by_setting", "partly_replaced"])
+        record(by=load.requested_by, action="needs.load.partly_replaced", obj=other,
+               summary=f"Load {load.pk} replaced {rewritten['removed']:,} rows ({rewritten['slices']:,} organisation-"
+                       f"period slices) of load {other.pk} ({other.file_name})",
+               before=before, after={"rows": other.rows, "organisations": len(other.organisations),
+                                     "replaced_by_load": load.pk, "slices": rewritten["slices"]})
+        swaps.append(other)
+    load.status = LoadStatus.LOADED
+    load.rows = total
+    load.periods = checked.periods
+    load.organisations = checked.organisations
+    load.counts_by_setting = checked.counts_by_setting
+    load.finished_at = timezone.now()
+    load.stage = "Loaded"
+    load.progress_done = load.progress_total = 100
+    load.upload_path = ""
+    load.save()
+    record(by=load.requested_by, action="needs.load", obj=load,
+           summary=f"Loaded {total:,} rows of {load.table} from {load.file_name}",
+           after={"rows": total, "periods": [checked.periods[0], checked.periods[-1]] if checked.periods else [],
+                  "organisations": len(checked.organisations), "sha256": load.file_digest,
+                  "counts_by_setting": checked.counts_by_setting,
+                  "replaced": [o.load.pk for o in overlaps if partial.get(o.load.pk) is None],
+                  "partly_replaced": [o.pk for o in swaps]})
+    for other in swaps:
+        aside = store.swap_rewrite(load.pk, other.pk, other.scope, other.table)
+        transaction.on_commit(lambda aside=aside: store.discard(aside))
+    store.publish(load.pk, load.scope, load.table)
+    return True
+
+
 def _reject(load: DatasetLoad, problems: list[list[Any]], count: int) -> DatasetLoad:
     return _finish_unloaded(load, LoadStatus.REJECTED, problems, count, "")
 
 
 def _finish_unloaded(load: DatasetLoad, status: str, problems: list[list[Any]], count: int, message: str) -> DatasetLoad:
-    upload = Path(load.upload_path) if load.upload_path else None
+    """A rejected load's file is discarded (it must be corrected); a failed one's is kept
+    so the analyst can try again."""
+    upload = Path(load.upload_path) if load.upload_path and status == LoadStatus.REJECTED else None
     with transaction.atomic():
+        current = DatasetLoad.objects.select_for_update().get(pk=load.pk)
+        if current.status != LoadStatus.RUNNING:
+            return current  # given up as stalled meanwhile
         load.status = status
         load.problems = problems[:1000]
         load.problem_count = count
         load.finished_at = timezone.now()
         load.stage = "Nothing was loaded"
         load.message = message
-        load.upload_path = ""
+        if upload is not None:
+            load.upload_path = ""
         load.save()
         record(by=load.requested_by, action=f"needs.load.{status}", obj=load,
                summary=f"Did not load {load.file_name}: {count} problem(s)",
@@ -276,15 +564,48 @@ def request_recompute(*, by: User | None) -> ComputeRun:
     is returned instead of a second)."""
     with transaction.atomic():
         pending = ComputeRun.objects.select_for_update().filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).first()
+        stale = None
         if pending is not None:
-            return pending
-        run = ComputeRun.objects.create(requested_by=by, requested_at=timezone.now())
-        record(by=by, action="needs.recompute.request", obj=run, summary="Asked to recompute every indicator")
+            if not pending.stalled:
+                return pending
+            stale = _give_up_run(by=by, run=pending)
+        run = ComputeRun.objects.create(requested_by=by, requested_at=timezone.now(), retry_of=stale)
+        record(by=by, action="needs.recompute.request", obj=run, summary="Asked to recompute every indicator",
+               after={"retry_of": stale.pk if stale else None})
         from .tasks import recompute_values
 
         run_id = run.pk
-        transaction.on_commit(lambda: recompute_values.enqueue(run_id))
+
+        def enqueue() -> None:
+            result = recompute_values.enqueue(run_id)
+            ComputeRun.objects.filter(pk=run_id, task_id="").update(task_id=str(result.id)[:64])
+
+        transaction.on_commit(enqueue)
     return run
+
+
+def _give_up_run(*, by: User | None, run: ComputeRun) -> ComputeRun:
+    """Mark a stalled recompute failed (audited); its worker, if it wakes, stores nothing."""
+    last = timezone.localtime(run.last_activity)
+    reason = (f"the background worker stopped: no progress since {last:%d %B %Y %H:%M:%S} "
+              f"(more than {settings.NEEDS_STALL_SECONDS // 60 or 1} minute(s))")
+    before = run.status
+    ComputeRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now(),
+                                                message=f"Stalled: {reason}")
+    run.refresh_from_db()
+    record(by=by, action="needs.recompute.stalled", obj=run, summary=f"Gave up recompute {run.pk}: {reason}",
+           before={"status": before}, after={"status": RunStatus.FAILED, "reason": reason})
+    task_id = run.task_id
+    transaction.on_commit(lambda: _fail_task(task_id, reason))
+    return run
+
+
+def retry_recompute(*, by: User | None, run: ComputeRun) -> ComputeRun:
+    """Try a stalled or failed recompute again (a new run; a stalled one is marked failed)."""
+    run = ComputeRun.objects.get(pk=run.pk)
+    _refuse({"status": "only a stalled or failed recompute can be tried again"}
+            if not (run.stalled or run.status == RunStatus.FAILED) else {})
+    return request_recompute(by=by)
 
 
 def recompute(*, by: User | None, run: ComputeRun | None = None) -> ComputeRun:
@@ -292,24 +613,36 @@ def recompute(*, by: User | None, run: ComputeRun | None = None) -> ComputeRun:
     run's values stay in place until this one has finished)."""
     from .compute import compute_all
 
+    now = timezone.now()
     if run is None:
         with transaction.atomic():
-            run = ComputeRun.objects.create(requested_by=by, requested_at=timezone.now())
+            run = ComputeRun.objects.create(requested_by=by, requested_at=now, status=RunStatus.RUNNING,
+                                            started_at=now, heartbeat_at=now, engine=settings.NEEDS_ENGINE)
+    else:
+        # claim it: a task run twice (or a run already given up) computes nothing
+        claimed = ComputeRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, engine=settings.NEEDS_ENGINE)
+        run.refresh_from_db()
+        if not claimed:
+            return run
     started = time.perf_counter()
-    ComputeRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now(),
-                                                engine=settings.NEEDS_ENGINE)
     try:
-        computed = compute_all()
+        with _heartbeat(ComputeRun, run.pk, RunStatus.RUNNING):
+            computed = compute_all()
     except Exception as error:
         logger.exception("recompute %s failed", run.pk)
         with transaction.atomic():
-            ComputeRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now(),
-                                                        message=f"{type(error).__name__}: {error}")
-            run.refresh_from_db()
-            record(by=by, action="needs.recompute.failed", obj=run, summary=f"Recompute failed: {type(error).__name__}")
+            if ComputeRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+                    status=RunStatus.FAILED, finished_at=timezone.now(), message=f"{type(error).__name__}: {error}"):
+                run.refresh_from_db()
+                record(by=by, action="needs.recompute.failed", obj=run, summary=f"Recompute failed: {type(error).__name__}")
         raise
     fields = {f.name for f in IndicatorValue._meta.concrete_fields} - {"id", "run"}
     with transaction.atomic():
+        current = ComputeRun.objects.select_for_update().get(pk=run.pk)
+        if current.status != RunStatus.RUNNING:
+            logger.warning("recompute %s was given up while it ran: its values are not stored", run.pk)
+            return current
         IndicatorValue.objects.bulk_create(
             (IndicatorValue(run=run, **{k: v[k] for k in fields if k in v}) for v in computed.values), batch_size=2000)
         PeerFeatures.objects.bulk_create(PeerFeatures(run=run, level=level, organisation=code, features=feats,
@@ -325,6 +658,7 @@ def recompute(*, by: User | None, run: ComputeRun | None = None) -> ComputeRun:
         run.loads = computed.loads
         run.held_back = computed.held_back
         run.spans = computed.spans
+        run.span_gaps = computed.span_gaps
         run.synthetic_scopes = computed.synthetic_scopes
         run.save()
         record(by=by, action="needs.recompute", obj=run,

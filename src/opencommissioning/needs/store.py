@@ -56,6 +56,41 @@ def write_staged(load_id: int, table: pa.Table, progress: Callable[[int], None] 
     return folder
 
 
+def rewrite_folder(new_load_id: int, old_load_id: int) -> Path:
+    """Where a correction (load ``new_load_id``) writes an earlier load's rows without the
+    slices it replaces, until both are swapped into place together."""
+    return root() / ".staging" / f"{new_load_id}-rewrite-{old_load_id}"
+
+
+def read_load(scope: str, table: str, load_id: int, columns: list[str] | None = None) -> pa.Table:
+    import pyarrow.dataset as ds
+
+    folder = load_folder(scope, table, load_id)
+    dataset = ds.dataset(folder, format="parquet")
+    return dataset.to_table(columns=[c for c in columns if c in dataset.schema.names] if columns else None)
+
+
+def write_rewrite(new_load_id: int, old_load_id: int, table: pa.Table) -> Path:
+    folder = rewrite_folder(new_load_id, old_load_id)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    pq.write_table(table, folder / "part-00000.parquet", row_group_size=SLICE_ROWS)
+    return folder
+
+
+def swap_rewrite(new_load_id: int, old_load_id: int, scope: str, table: str) -> Path:
+    """Put an earlier load's rewritten folder in place of its old one; returns the old
+    folder, moved aside (remove it once the transaction has committed)."""
+    target = load_folder(scope, table, old_load_id)
+    aside = root() / ".staging" / f"{new_load_id}-replaced-{old_load_id}"
+    if aside.exists():
+        shutil.rmtree(aside)
+    target.rename(aside)
+    rewrite_folder(new_load_id, old_load_id).rename(target)
+    return aside
+
+
 def publish(load_id: int, scope: str, table: str) -> Path:
     """Move a staged load into place (the engine sees it from now on)."""
     target = load_folder(scope, table, load_id)
@@ -75,23 +110,30 @@ def _prune_empty(base: Path) -> None:
 
 
 def remove(scope: str, table: str, load_id: int) -> None:
-    for folder in (load_folder(scope, table, load_id), staging_folder(load_id)):
+    """A load's folder, its staging folder and any rewrites of earlier loads it made."""
+    extra = list((root() / ".staging").glob(f"{load_id}-*")) if (root() / ".staging").exists() else []
+    for folder in (load_folder(scope, table, load_id), staging_folder(load_id), *extra):
         if folder.exists():
             shutil.rmtree(folder)
     _prune_empty(root())
+
+
+def discard(folder: Path) -> None:
+    if folder.exists():
+        shutil.rmtree(folder)
 
 
 def sweep(loaded: Iterable[tuple[str, str, int]], running: Iterable[int] = ()) -> list[Path]:
     """Remove every load folder that is not in ``loaded`` (scope, table, id) and every
     staging folder but those of ``running`` loads; returns what was removed."""
     keep = {load_folder(s, t, i) for s, t, i in loaded}
-    busy = {staging_folder(i) for i in running}
+    busy = {str(i) for i in running}
     removed: list[Path] = []
     base = root()
     if not base.exists():
         return removed
     for staged in (base / ".staging").glob("*"):
-        if staged not in busy:
+        if staged.name.split("-")[0] not in busy:  # "<id>" or "<id>-rewrite-<old id>" of a running load
             removed.append(staged)
             shutil.rmtree(staged)
     for folder in base.glob("*/*/load=*"):

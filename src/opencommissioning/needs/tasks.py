@@ -18,5 +18,5 @@ def load_dataset(load_id: int) -> str:
 def recompute_values(run_id: int) -> str:
     run = ComputeRun.objects.get(pk=run_id)
     if run.status != "queued":
-        return run.status
+        return run.status  # run twice, or given up as stalled: nothing to do
     return services.recompute(by=run.requested_by, run=run).status

@@ -150,6 +150,32 @@ def load_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("needs:load", pk=load.pk)
 
 
+@requires(Perm.LOAD_NEEDS_DATA)
+@require_POST
+def load_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    load = get_object_or_404(DatasetLoad, pk=pk)
+    try:
+        fresh = services.retry_load(by=request.user, load=load)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("needs:load", pk=load.pk)
+    messages.success(request, f"Load {load.pk} was marked failed; load {fresh.pk} tries the same file again.")
+    return redirect("needs:load", pk=fresh.pk)
+
+
+@requires(Perm.RECOMPUTE_NEEDS)
+@require_POST
+def recompute_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(ComputeRun, pk=pk)
+    try:
+        fresh = services.retry_recompute(by=request.user, run=run)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Recompute {fresh.pk} is {fresh.get_status_display().lower()}.")
+    return redirect("needs:data")
+
+
 @requires(Perm.RECOMPUTE_NEEDS)
 @require_POST
 def recompute(request: HttpRequest) -> HttpResponse:
@@ -232,7 +258,8 @@ def _profile_org(ods_code: str) -> Organisation:
 def _spine_rows(prof: queries.Profile) -> list[dict[str, Any]]:
     out = []
     for number, name, rows in prof.domains:
-        spec = charts.spine_spec([{"title": r.indicator.title, "value": r.figure.value if r.figure else None,
+        spec = charts.spine_spec([{"title": r.indicator.title, "polarity": r.indicator.polarity,
+                                   "value": r.figure.value if r.figure else None,
                                    "spread": r.spread, "england": r.england.value if r.england else None,
                                    "significance": r.versus_england,
                                    "shown": f"{r.figure.value:.2f}" if r.figure and r.figure.value is not None else ""}
@@ -248,6 +275,7 @@ def _profile_context(org: Organisation, run: ComputeRun | None, public: bool) ->
         return {"org": org, "run": None}
     prof = queries.profile(org, run, public=public)
     return {"org": org, "run": run, "profile": prof, "domains": _spine_rows(prof),
+            "no_figures": queries.why_no_figures(org, run) if not prof.domains and not prof.published_rows else "",
             "commissioner": queries.commissioner_of(org), "public": public,
             "members": Organisation.objects.filter(parent=org, kind__in=[OrganisationKind.PRACTICE, OrganisationKind.LOCALITY])
             .order_by("kind", "name") if org.kind == OrganisationKind.COMMISSIONER else
@@ -306,7 +334,7 @@ def _variation_context(request: HttpRequest, ind: Any, run: ComputeRun | None, c
     context.update({
         "query": request.GET.urlencode(),
         "funnel_description": _funnel_text(v), "spc_description": _spc_text(s) if s else "",
-        "spc_rows": list(zip(s.figures, s.spc.point_type, strict=False)) if s and s.spc else [],
+        "spc_rows": s.rows if s else [],
         "inequality_description": _inequality_text(q) if q else "",
         "variation": v, "funnel_spec": charts.funnel_spec(v, links=links), "links": links,
         "series": s, "spc_spec": charts.spc_spec(s) if s else None, "org_code": org_code,
@@ -331,6 +359,11 @@ def _funnel_text(v: queries.Variation) -> str:
 
 
 def _spc_text(s: queries.Series) -> str:
+    if s.withheld and s.months:
+        shown = [f for f in s.months if not f.suppressed]
+        return (f"{len(s.months)} months from {s.months[0].period} to {s.months[-1].period}; "
+                f"{len(s.suppressed_months)} suppressed (1 to 7 events: {', '.join(s.suppressed_months)}), shown as gaps; "
+                f"{len(shown)} with a published value. No process limits are shown.")
     if s.spc is None or not s.figures:
         return ""
     first, last = s.figures[0], s.figures[-1]

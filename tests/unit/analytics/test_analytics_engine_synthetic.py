@@ -42,3 +42,20 @@ def test_the_synthesise_progress_bar_ends_at_100_percent(tmp_path: Path, capsys:
     last = captured.err.replace("\r", "\n").strip().splitlines()[-1]
     assert "100%" in last, last
     assert "approximate" in cli.build_parser()._subparsers._group_actions[0].choices["synthesise"].format_help()
+
+
+def test_emergency_admissions_are_near_englands_rate(tmp_path):
+    """England: about 108 emergency admissions per 1,000 residents a year (6.02 million in
+    2017/18, HES, over ONS mid-2017 population 55.6 million); the generator was at 150."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    from opencommissioning.analytics.synthetic import made_up_practices, synthesise
+
+    codes = [f"P{i:05d}" for i in range(40)]
+    synthesise(tmp_path, fraction=0.05, months=12, start="2024-04", kinds=["emergency"], seed=11,
+               made_up=made_up_practices(codes, "00X"))
+    act = ds.dataset(tmp_path / "activity", format="parquet").to_table(columns=["admission_method"])
+    events = pc.sum(pc.equal(act["admission_method"], "emergency")).as_py()
+    person_months = pc.sum(ds.dataset(tmp_path / "population", format="parquet").to_table(columns=["count"])["count"]).as_py()
+    assert 90 <= events / person_months * 12 * 1000 <= 125

@@ -114,11 +114,13 @@ def test_groupings_are_the_catalogue_run_on_relabelled_data() -> None:
     loc = values.filter(pc.equal(values["level"], "locality")).to_pylist()
     assert {r["organisation"] for r in loc} == {"L1", "L2"}
     l1 = next(r for r in loc if r["organisation"] == "L1")
-    # the same rate and interval as the method on pooled counts (a crude rate pools exactly)
-    expected = methods.rate(100, (1000 // 19 + 2000 // 19) * 19 * 2, multiplier=1000)
+    # the same rate and interval as the method on pooled counts (a crude rate pools exactly):
+    # the span's events over its average registered population (patients, not person-months)
+    expected = methods.rate(100, (1000 // 19 + 2000 // 19) * 19, multiplier=1000)
     assert l1["numerator"] == 100 and l1["value"] == pytest.approx(float(expected.value))
     assert l1["lower"] == pytest.approx(float(expected.lower))
-    wide = methods.rate(100, (1000 // 19 + 2000 // 19) * 19 * 2, confidence=0.998, multiplier=1000)
+    assert l1["denominator"] == (1000 // 19 + 2000 // 19) * 19
+    wide = methods.rate(100, (1000 // 19 + 2000 // 19) * 19, confidence=0.998, multiplier=1000)
     assert l1["upper_998"] == pytest.approx(float(wide.upper))
     # monthly practice values equal the plain run of the catalogue
     plain = run_catalogue([ind], get_engine("reference"), data).to_pylist()
@@ -145,8 +147,10 @@ def test_a_prevalence_over_a_span_is_the_average_monthly_prevalence() -> None:
     values = compute([ind], get_engine("duckdb"), data, spans={"2024-01/2024-02": ["2024-01", "2024-02"]})
     span = values.filter(pc.equal(values["period_kind"], "span"))
     row = span.filter(pc.equal(span["level"], "practice")).to_pylist()[0]
-    assert (row["numerator"], row["denominator"]) == (200, 2000)
+    assert (row["numerator"], row["denominator"]) == (100, 1000)  # averages over the months, not person-months
     assert row["value"] == pytest.approx(10.0)
+    wilson = methods.proportion(100, 1000, multiplier=100)  # the interval on the average counts
+    assert row["lower"] == pytest.approx(float(wilson.lower))
 
 
 def test_a_period_without_the_indicators_activity_has_no_value_rather_than_zero() -> None:
@@ -271,3 +275,34 @@ def test_synthetic_options_for_a_commissioners_demo(tmp_path: Path) -> None:
     assert z2.num_rows == 0  # the step change stopped its emergency admissions
     with pytest.raises(ValueError, match="unknown kind"):
         synthesise(tmp_path / "x", made_up=made_up, kinds=["admissions"])
+
+
+def test_public_values_come_from_the_rounded_counts_so_they_give_back_only_the_rounded_count():
+    from opencommissioning.analytics.profiles import public_counts, public_values
+
+    # the audit's example: 22 admissions over 29,930 person-months, published as 20
+    counts = public_counts([22.0, 40.0, 3.0, 12.0], [29_930.0, 200.0, 500.0, 9.0])
+    assert counts.numerator[0] == 20 and counts.suppressed[2]
+    exact_rate = 22 / 29_930 * 100_000
+    pv = public_values(["crude_rate", "proportion", "crude_rate", "isr"], [100_000, 100, 100_000, 100], [0.95] * 4,
+                       counts.numerator, counts.denominator, counts.suppressed,
+                       [22.0, 40.0, 3.0, 12.0], [exact_rate, 20.0, 600.0, 120.0], [None] * 4, [None] * 4,
+                       [None] * 4, [None] * 4)
+    rate = pv.value[0]
+    assert rate is not None and round(rate * 29_930 / 100_000) == 20  # not 22
+    assert abs(rate - 20 / 29_930 * 100_000) < 1e-9 and pv.lower[0] < rate < pv.upper[0]
+    assert pv.lower_998[0] < pv.lower[0]
+    assert pv.value[1] == 40 / 200 * 100  # Wilson's value is the proportion of the rounded counts
+    assert pv.value[2] is None  # suppressed: nothing shown
+    # ISR: 10 (12 rounded) observed over the expected count 12 x 100 / 120 = 10
+    assert counts.numerator[3] == 10 and abs(pv.value[3] - 100.0) < 1e-9
+
+
+
+def test_a_change_counts_only_when_it_is_significant():
+    from opencommissioning.analytics.profiles import significant_change
+
+    # the audit's example: 17.28 a year before, 17.24 now, intervals about +/-0.5
+    assert significant_change(17.24, 16.74, 17.74, 17.28, 16.78, 17.78) is False
+    assert significant_change(15.0, 14.5, 15.5, 17.28, 16.78, 17.78) is True
+    assert significant_change(15.0, None, None, 17.28, 16.78, 17.78) is None
