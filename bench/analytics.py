@@ -69,7 +69,7 @@ ACSC, ACUTE = codes("acsc_chronic_emergency_admissions"), codes("acute_condition
 U19_ADE, LRTI = codes("under19_asthma_diabetes_epilepsy_admissions"), codes("children_lrti_emergency_admissions")
 HIP = ["S720", "S721", "S722"]
 U19 = ["0-4", "5-9", "10-14", "15-19"]
-UNDER15 = ["0-4", "5-9", "10-14"]  # QOF diabetes prevalence is over patients aged 15+ (the catalogue's note)
+UNDER15 = ["0-4", "5-9", "10-14"]  # the QOF diabetes register counts patients aged 15+ (the catalogue's note)
 OVER65 = ["65-69", "70-74", "75-79", "80-84", "85-89", "90+"]
 
 
@@ -114,8 +114,7 @@ SELECT practice AS organisation, period, age_band,
 FROM activity WHERE {EMERG} GROUP BY ALL""",
     "population": f"""
 SELECT organisation, period, sum("count") AS people,
-  sum("count") FILTER (WHERE age_band IN ({sql_list(U19)})) AS people_u19,
-  sum("count") FILTER (WHERE age_band NOT IN ({sql_list(UNDER15)})) AS people_15_plus
+  sum("count") FILTER (WHERE age_band IN ({sql_list(U19)})) AS people_u19
 FROM population GROUP BY ALL""",
     "population_age": """
 SELECT organisation, period, age_band, sum("count") AS people FROM population GROUP BY ALL""",
@@ -152,7 +151,7 @@ PRACTICE_RATES = {  # indicator: (numerator column, denominator column, method, 
     "children_lrti_emergency_admissions": ("lrti", "people_u19", "rate", 100000),
     "antibacterial_items_per_1000": ("abx", "people", "rate", 1000),
     "hypnotics_items_per_1000": ("hypnotics", "people", "rate", 1000),
-    "qof_prevalence_diabetes": ("dm", "people_15_plus", "proportion", 100),
+    "qof_prevalence_diabetes": ("dm", "people", "proportion", 100),
     "qof_prevalence_hypertension": ("hyp", "people", "proportion", 100),
     "qof_prevalence_copd": ("copd", "people", "proportion", 100),
     "qof_prevalence_atrial_fibrillation": ("af", "people", "proportion", 100),
@@ -282,7 +281,7 @@ def finish_sql(con) -> tuple[int, dict[str, list[float]]]:
     registers = ("dm", "hyp", "copd", "af")
     rates = [f"coalesce({num}, 0) AS {num}" for num, _, _, _ in PRACTICE_RATES.values() if num not in registers]
     prac = _sql_arrays(con, f"""
-        SELECT p.people, p.people_u19, p.people_15_plus, {", ".join(rates)}, coalesce(a.broad, 0) AS broad,
+        SELECT p.people, p.people_u19, {", ".join(rates)}, coalesce(a.broad, 0) AS broad,
           coalesce(r.dm, 0) AS dm, coalesce(r.hyp, 0) AS hyp, coalesce(r.copd, 0) AS copd, coalesce(r.af, 0) AS af
         FROM population p
         LEFT JOIN practice a USING (organisation, period)
@@ -437,10 +436,8 @@ def pandas_aggregates(a, p) -> dict:
                        "rtt_n18": op & (rtt <= 126)}).astype("int64")
     cm["organisation"], cm["period"] = a["commissioner"], a["period"]
     commissioner = cm.groupby(["organisation", "period"], observed=True).sum().reset_index()
-    pop = p.assign(people_u19=p["count"].where(p["age_band"].isin(U19), 0),
-                   people_15_plus=p["count"].where(~p["age_band"].isin(UNDER15), 0)).rename(columns={"count": "people"})
-    population = pop.groupby(["organisation", "period"], observed=True)[
-        ["people", "people_u19", "people_15_plus"]].sum().reset_index()
+    pop = p.assign(people_u19=p["count"].where(p["age_band"].isin(U19), 0)).rename(columns={"count": "people"})
+    population = pop.groupby(["organisation", "period"], observed=True)[["people", "people_u19"]].sum().reset_index()
     population_age = pop.groupby(["organisation", "period", "age_band"], observed=True)["people"].sum().reset_index()
     return {"practice": practice, "practice_age": practice_age, "population": population,
             "population_age": population_age, "provider": provider, "commissioner": commissioner}

@@ -164,14 +164,16 @@ def test_every_starter_indicator_has_a_disclosure_rule_and_is_an_honest_draft() 
 
 
 def test_qof_diabetes_prevalence_counts_the_ages_of_the_register() -> None:
-    """QOF's diabetes register (DM017) holds patients aged 17 or over and its prevalence is
-    over the 17+ list; five-year bands give 15+ for both, and the text says how it differs."""
+    """QOF's diabetes register (DM017) holds patients aged 17 or over; five-year bands give
+    15+ for the register. The denominator is the whole list, as in the QOF 2013-14 figures
+    by CCG that the needs assessment loads as the real comparator, and the text says so."""
     ind, = [i for i in load_catalogue() if i.id == "qof_prevalence_diabetes"]
     assert ind.denominator is not None
-    for q in (ind.numerator, ind.denominator):
-        ages = [c for c in q.where if c.column == "age_band"]
-        assert ages and set(ages[0].values) == {"0-4", "5-9", "10-14"} and ages[0].op == "not_in"
+    ages = [c for c in ind.numerator.where if c.column == "age_band"]
+    assert ages and set(ages[0].values) == {"0-4", "5-9", "10-14"} and ages[0].op == "not_in"
+    assert not [c for c in ind.denominator.where if c.column == "age_band"]
     assert "17 or over" in ind.limitations and "15 and over" in ind.definition
+    assert "whole registered list" in " ".join(ind.limitations.split())
     for other in ("qof_prevalence_hypertension", "qof_prevalence_copd", "qof_prevalence_atrial_fibrillation"):
         ind, = [i for i in load_catalogue() if i.id == other]
         assert "no age rule" in " ".join(ind.limitations.split()), other
