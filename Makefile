@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/opencommissioning
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help demo serve test test-sqlite test-postgres check lint types bench bench-referrals bench-analytics install assets postgres chromium clean
+.PHONY: help demo serve test test-sqlite test-postgres check lint types bench bench-referrals bench-analytics bench-needs install assets postgres chromium clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -89,6 +89,9 @@ bench-referrals: install postgres ## only the referral intake benchmark (bench/r
 
 bench-analytics: install ## only the analytics benchmark: 10M, 50M, 200M rows (BENCH_ANALYTICS_SCALES narrows them)
 	$(BIN)/python bench/analytics.py
+
+bench-needs: install ## only the needs recompute benchmark on the demo data (bench/results/needs.json)
+	OPENCOMMISSIONING_ENV=test $(BIN)/python bench/run.py needs
 
 clean: ## remove the virtual environment, node packages and generated files (keeps var/)
 	rm -rf $(VENV) node_modules src/opencommissioning/static/vendor .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,6 @@
-"""`make bench`: run every benchmark and write JSON results under bench/results/
-(`make bench-referrals`, or ``bench/run.py referrals``: only the referral intake).
+"""`make bench`: run every benchmark and write JSON results under bench/results/.
+``bench/run.py NAME`` runs only one of them: foundation, referrals, analytics or needs
+(`make bench-referrals`, `make bench-analytics`, `make bench-needs`).
 
 Each benchmark runs in its own process against a throwaway database (SQLite in a temp
 folder, and a PostgreSQL database created and dropped for the run), and reports ratios
@@ -68,11 +69,7 @@ def run_needs() -> None:
     print(f"Written to {path.relative_to(ROOT)}")
 
 
-def main() -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    if sys.argv[1:] == ["referrals"]:  # `make bench-referrals`: only the referral intake
-        run_referrals()
-        return
+def run_foundation_both() -> None:
     results = {
         "benchmark": "foundation",
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -93,10 +90,25 @@ def main() -> None:
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     print(f"Written to {path.relative_to(ROOT)}")
-    run_referrals()
+
+
+def run_analytics() -> None:
     print("==> analytics benchmark (synthetic England; writes bench/results/analytics.json)", flush=True)
     subprocess.run([sys.executable, str(ROOT / "bench" / "analytics.py")], cwd=ROOT, check=True)
-    run_needs()
+
+
+BENCHMARKS = {"foundation": run_foundation_both, "referrals": run_referrals, "analytics": run_analytics,
+              "needs": run_needs}
+
+
+def main() -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    names = sys.argv[1:] or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        sys.exit(f"unknown benchmark {', '.join(unknown)}: choose from {', '.join(BENCHMARKS)}")
+    for name in names:
+        BENCHMARKS[name]()
 
 
 if __name__ == "__main__":
