@@ -115,6 +115,8 @@ def test_catalogue_pages_and_downloads(needs, client_as):
     assert "Domain 2" in client.get("/needs/indicators/").content.decode()
     page = client.get("/needs/indicators/emergency_admissions_rate/").content.decode()
     assert "not yet reviewed by a clinician" in page and "2027" in page  # checked_by says what check was made
+    status = re.search(r'id="review-status">(.*?)</div>', page, re.S)
+    assert status is not None and "Draft" in status.group(1)  # every starter indicator is a draft
     rows = list(csv.DictReader(io.StringIO(client.get("/needs/indicators/emergency_admissions_rate.csv").content.decode())))
     stored = IndicatorValue.objects.filter(indicator_id="emergency_admissions_rate").count()
     assert len(rows) == stored and {r["level"] for r in rows} >= {"practice", "commissioner", "locality", "quintile"}
