@@ -45,7 +45,35 @@ ACTIVE_LOADS = (LoadStatus.QUEUED, LoadStatus.RUNNING, LoadStatus.LOADED)
 FINISHED_LOADS = (LoadStatus.LOADED, LoadStatus.REJECTED, LoadStatus.FAILED, LoadStatus.WITHDRAWN)
 
 
-class DatasetLoad(models.Model):
+def is_stale(last: datetime.datetime | None) -> bool:
+    if last is None:
+        return False
+    return (timezone.now() - last).total_seconds() > settings.NEEDS_STALL_SECONDS
+
+
+class WorkerProgress:
+    """What a load and a recompute share: seen as stalled when in progress with no sign
+    of life (``heartbeat_at``, else when it started or was asked for) for
+    ``NEEDS_STALL_SECONDS``, because the worker died."""
+
+    heartbeat_at: datetime.datetime | None
+    started_at: datetime.datetime | None
+    requested_at: datetime.datetime
+
+    @property
+    def in_progress(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def last_activity(self) -> datetime.datetime:
+        return self.heartbeat_at or self.started_at or self.requested_at
+
+    @property
+    def stalled(self) -> bool:
+        return self.in_progress and is_stale(self.last_activity)
+
+
+class DatasetLoad(WorkerProgress, models.Model):
     """One file loaded (or refused) into the store: what, from where, by whom, when."""
 
     scope = models.CharField(max_length=20, choices=Scope.choices)
@@ -115,26 +143,12 @@ class DatasetLoad(models.Model):
     def in_progress(self) -> bool:
         return self.status in (LoadStatus.QUEUED, LoadStatus.RUNNING)
 
-    @property
-    def last_activity(self) -> datetime.datetime:
-        return self.heartbeat_at or self.started_at or self.requested_at
-
-    @property
-    def stalled(self) -> bool:
-        """In progress, but no sign of life for ``NEEDS_STALL_SECONDS`` (the worker died)."""
-        return self.in_progress and is_stale(self.last_activity)
 
     @property
     def period_range(self) -> str:
         if not self.periods:
             return ""
         return self.periods[0] if len(self.periods) == 1 else f"{self.periods[0]} to {self.periods[-1]}"
-
-
-def is_stale(last: datetime.datetime | None) -> bool:
-    if last is None:
-        return False
-    return (timezone.now() - last).total_seconds() > settings.NEEDS_STALL_SECONDS
 
 
 class RunStatus(models.TextChoices):
@@ -144,7 +158,7 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class ComputeRun(models.Model):
+class ComputeRun(WorkerProgress, models.Model):
     """One recompute of every indicator value from the loaded data. Pages read the values
     of the latest finished run."""
 
@@ -177,13 +191,6 @@ class ComputeRun(models.Model):
     def in_progress(self) -> bool:
         return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
 
-    @property
-    def last_activity(self) -> datetime.datetime:
-        return self.heartbeat_at or self.started_at or self.requested_at
-
-    @property
-    def stalled(self) -> bool:
-        return self.in_progress and is_stale(self.last_activity)
 
 
 class Level(models.TextChoices):
