@@ -113,9 +113,11 @@ def inequality_spec(q: Inequality) -> dict[str, Any] | None:
         return None
     base = alt.Chart(alt.Data(values=rows)).encode(x=alt.X("quintile:N", title="Deprivation quintile of practices",
                                                            sort=None, axis=alt.Axis(labelAngle=0)))
-    bars = base.mark_bar(color=NHS_BLUE).encode(y=alt.Y("value:Q", title=units.unit(q.indicator, "span") or "Value"),
+    title = units.unit(q.indicator, "span") or "Value"
+    bars = base.mark_bar(color=NHS_BLUE).encode(y=alt.Y("value:Q", title=title),
                                                 tooltip=[alt.Tooltip("value:Q", format=".2f")])
-    errors = base.mark_errorbar(color=DARK_GREY, ticks=True).encode(y="lower:Q", y2="upper:Q")
+    # the same axis title on both layers, or Vega-Lite joins them ("…, lower")
+    errors = base.mark_errorbar(color=DARK_GREY, ticks=True).encode(y=alt.Y("lower:Q", title=title), y2="upper:Q")
     chart = (bars + errors).properties(width=WIDTH, height=HEIGHT * 0.8)
     return configure(chart, f"{q.indicator.title} by deprivation quintile")
 

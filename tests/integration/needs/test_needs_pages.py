@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 
 import pyarrow.parquet as pq
@@ -84,6 +85,9 @@ def test_the_funnel_lists_the_outlier_and_links_its_profile(needs, client_as):
     assert f'href="/needs/profiles/{OUTLIER}/"' in outliers and "High (outside 99.8% limits)" in outliers
     assert 'data-vega-spec="funnel-spec"' in html and 'id="funnel-spec"' in html
     assert 'id="spc-table"' in html and 'id="sii-summary"' in html
+    spec = json.loads(re.search(r'<script id="inequality-spec" type="application/json">(.*?)</script>', html, re.S).group(1))
+    titles = {layer["encoding"]["y"]["title"] for layer in spec["layer"]}
+    assert titles == {"per 1,000 registered patients per year"}  # one title, or Vega-Lite shows "…, lower"
 
 
 def test_switching_indicator_keeps_the_comparison(needs, client_as):
