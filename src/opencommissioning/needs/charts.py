@@ -148,7 +148,11 @@ def spine_spec(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         orientation = {"low_is_good": "lower is better: mirrored, better on the right",
                        "high_is_good": "higher is better: better on the right"}.get(
             str(r.get("polarity")), "no better or worse: lower on the left, higher on the right")
-        label = r["title"] if r.get("polarity") in ("low_is_good", "high_is_good") else f"{r['title']} (lower ← → higher)"
+        judged = r.get("polarity") in ("low_is_good", "high_is_good")
+        title = str(r["title"])
+        if not judged and len(title) > 44:  # keep the direction marker in sight: shorten the title, not it
+            title = title[:43].rstrip() + "…"
+        label = title if judged else f"{title} (lower ← → higher)"
         data.append({"indicator": label, "min": ends[0] if ends else None, "max": ends[-1] if ends else None,
                      "q25": quarters[0] if quarters else None, "q75": quarters[-1] if quarters else None,
                      "value": at(value), "england": at(r.get("england")), "orientation": orientation,
@@ -160,7 +164,14 @@ def spine_spec(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
                "lower 99.8": "#330072", "not compared": MID_GREY}
     y = alt.Y("indicator:N", title=None, sort=None, axis=alt.Axis(labelLimit=320))
     base = alt.Chart(alt.Data(values=data)).encode(y=y)
-    x = alt.X("min:Q", title="worse ← spread of the comparison group (median at 0) → better", scale=alt.Scale(domain=[-1.5, 1.5]),
+    judged_rows = [d for d in data if not str(d["indicator"]).endswith("(lower ← → higher)")]
+    if not judged_rows:
+        axis_title = "lower ← spread of the comparison group (median at 0) → higher"
+    elif len(judged_rows) < len(data):
+        axis_title = "worse ← spread (median at 0) → better; rows marked (lower ← → higher): neither is better"
+    else:
+        axis_title = "worse ← spread of the comparison group (median at 0) → better"
+    x = alt.X("min:Q", title=axis_title, scale=alt.Scale(domain=[-1.5, 1.5]),
               axis=alt.Axis(labels=False, ticks=False))
     chart = alt.layer(
         base.mark_bar(color=PALE_GREY, height=14).encode(x=x, x2="max:Q"),

@@ -363,6 +363,13 @@ def test_the_spine_chart_puts_better_on_the_right_whatever_the_polarity():
     assert rows["screening"]["value"] == 1.0
     assert rows["prevalence (lower ← → higher)"]["value"] == 1.0
     assert "worse ←" in str(spec) and "→ better" in str(spec) and "Worst" not in str(spec)
+    assert "neither is better" in spec["layer"][0]["encoding"]["x"]["title"]  # a mixed chart says which rows
+    only = spine_spec([{"title": "Recorded prevalence of chronic obstructive pulmonary disease (QOF register COPD)",
+                        "polarity": "no_judgement", "value": 5.0, "spread": group, "england": 2.0}])
+    label = only["data"]["values"][0]["indicator"]
+    assert label.endswith("… (lower ← → higher)") and len(label) < 70  # the marker survives a long title
+    assert only["layer"][0]["encoding"]["x"]["title"].startswith("lower ←")
+    assert "better" not in only["layer"][0]["encoding"]["x"]["title"]
 
 
 def test_a_practice_without_figures_says_why_and_the_funnel_lists_it(needs, client_as, commissioner):
