@@ -162,6 +162,21 @@ def test_a_tariff_amount_too_big_to_keep_is_named_on_the_page_and_the_page_keeps
     assert client.get("/referrals/tariffs/").status_code == 200
 
 
+def test_a_tiny_practice_puts_the_funnel_on_a_log_axis(practices, provider, client_as):
+    """List sizes from 20 to 5,000: a linear axis would squash every practice but one
+    against it, so the axis is logarithmic and the text alternative says so."""
+    from opencommissioning.core.models import RegisteredPopulation
+
+    setup = set_up_referrals(practices, provider)
+    RegisteredPopulation.objects.filter(organisation=practices[2]).update(patients=20)
+    post_fhir(Client(), setup.raw_token, service_request("LOG-1"))
+    month = f"{Referral.objects.first().received_at:%Y-%m}"
+    response = client_as(Role.COMMISSIONING_MANAGER).get(f"/referrals/commissioning/?month={month}")
+    lines = response.context["funnel_spec"]["layer"][0]
+    assert lines["encoding"]["x"]["scale"]["type"] == "log"
+    assert "log scale" in response.context["funnel_description"]
+
+
 def test_the_funnel_plot_is_vega_lite_from_the_analytics_package_and_exports(practices, provider, commissioner, client_as):
     import json
     import re
@@ -183,6 +198,7 @@ def test_the_funnel_plot_is_vega_lite_from_the_analytics_package_and_exports(pra
     assert 'data-vega-spec="funnel-spec"' in html and embedded and json.loads(embedded.group(1)) == spec
 
     lines, target_rule, dots = spec["layer"]
+    assert "type" not in lines["encoding"]["x"]["scale"]  # list sizes 4,000 to 6,000: a linear axis
     counts, pops = np.array([40.0, 1.0, 0.0]), np.array([4000.0, 5000.0, 6000.0])
     expected = rate(counts, pops, multiplier=1000)
     flags = funnel_significance("rate", counts, pops, multiplier=1000)

@@ -46,6 +46,13 @@ def configure(chart: alt.TopLevelMixin, title: str) -> dict[str, Any]:
     return spec
 
 
+def wants_log_axis(sizes: Sequence[float]) -> bool:
+    """Do the funnel's denominators span more than two orders of magnitude? Then its x
+    axis is drawn on a log scale, or the small ones are squashed against the axis."""
+    xs = [float(x) for x in sizes if finite(x) is not None and float(x) > 0]
+    return bool(xs) and max(xs) / min(xs) > 100
+
+
 def funnel(*, points: list[dict[str, Any]], grid: Sequence[float], lower_95: Sequence[float], upper_95: Sequence[float],
            lower_998: Sequence[float], upper_998: Sequence[float], target: float, x_title: str, y_title: str,
            title: str, tooltip: list[alt.Tooltip], log_x: bool = False) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 
 from opencommissioning.analytics import profiles
 from opencommissioning.analytics.catalogue import OUTCOME_DOMAINS, Indicator
+from opencommissioning.core.charts import wants_log_axis
 from opencommissioning.core.models import Organisation, OrganisationKind
 
 from . import catalogue
@@ -450,10 +451,7 @@ def variation(ind: Indicator, run: ComputeRun, *, commissioner: Organisation | N
                                      u, "n/a", "n/a", 0.0) for u in usable]
         return result
     result.funnel = f
-    xs = [x for x in f.x if x > 0]
-    # denominators over more than two orders of magnitude: a log x axis, or the small ones
-    # are squashed against the axis
-    result.log_x = bool(xs) and max(xs) / min(xs) > 100
+    result.log_x = wants_log_axis(f.x)
     if scope == Scope.NATIONAL and any(v.synthetic for v in rows if v.scope == Scope.NATIONAL):
         own = [v.organisation for v in rows if v.scope == Scope.LOCAL]
         result.sample_note = (

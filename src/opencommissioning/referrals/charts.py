@@ -12,7 +12,7 @@ from typing import Any
 
 import altair as alt
 
-from opencommissioning.core.charts import finite
+from opencommissioning.core.charts import finite, wants_log_axis
 from opencommissioning.core.charts import funnel as funnel_chart
 
 from .commissioning import PracticeRow, View
@@ -37,6 +37,7 @@ def funnel_spec(view: View, *, links: dict[str, str]) -> dict[str, Any] | None:
                "referrals": r.referrals, "lower": finite(r.lower), "upper": finite(r.upper), "flag": r.flag,
                "href": links.get(r.practice.ods_code, "")} for r in rows]
     return funnel_chart(
+        log_x=wants_log_axis([p["x"] for p in points]),
         points=points, grid=f.grid, lower_95=f.lower_95, upper_95=f.upper_95, lower_998=f.lower_998,
         upper_998=f.upper_998, target=f.target, x_title="Registered patients (latest list size)",
         y_title=f"{_subject(view)} per 1,000 registered patients",
@@ -59,7 +60,9 @@ def funnel_description(view: View) -> str:
         return ", ".join(f"{r.practice.name} (outside the {r.flag.split()[1]}% limits)" for r in rows
                          if r.flag.startswith(prefix))
 
-    text = (f"{len(rows)} practices plotted: {_subject(view).lower()} per 1,000 registered patients against list size, "
+    log = wants_log_axis([r.patients for r in rows])
+    text = (f"{len(rows)} practices plotted: {_subject(view).lower()} per 1,000 registered patients against list size"
+            f"{' (on a log scale: the list sizes span more than a hundredfold)' if log else ''}, "
             f"around the overall rate of {view.funnel.target:.2f}. ")
     high, low = named("high"), named("low")
     text += f"Above the limits: {high}. " if high else "None is above the limits. "
