@@ -92,7 +92,10 @@ def _trend_with_gaps(s: Series) -> dict[str, Any]:
         rows.append({"period": f.period, "value": f.value, "segment": segment})
     gaps = [{"period": p, "label": "suppressed (1 to 7)"} for p in s.suppressed_months]
     x = alt.X("period:O", title="Month", scale=alt.Scale(domain=periods), axis=alt.Axis(labelAngle=-45))
-    y = alt.Y("value:Q", title=units.unit(s.indicator, "month") or "Value", scale=alt.Scale(zero=False))
+    # zero in view and figures to two places: a series of only zeros would otherwise get
+    # a one-value axis labelled "0.000000"
+    y = alt.Y("value:Q", title=units.unit(s.indicator, "month") or "Value", scale=alt.Scale(zero=True),
+              axis=alt.Axis(format=",.2f"))
     layers = [
         alt.Chart(alt.Data(values=gaps)).mark_bar(color=PALE_GREY, opacity=0.8).encode(
             x=x, tooltip=[alt.Tooltip("period:O", title="Month"), alt.Tooltip("label:N", title="Value")]),

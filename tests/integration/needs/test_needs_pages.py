@@ -258,6 +258,9 @@ def test_the_public_trend_shows_suppressed_months_and_no_spc_limits(needs, clien
     assert "No SPC chart for the public" in summary[:2000] and "Common cause" not in table
     assert "process limits" in summary[:2000] and "mean" not in table.lower()
     assert "suppressed (1 to 7)" in html[html.index('id="spc-spec"'):]  # the chart marks the gaps
+    trend = json.loads(re.search(r'<script id="spc-spec" type="application/json">(.*?)</script>', html, re.S).group(1))
+    y = trend["layer"][2]["encoding"]["y"]  # the line through the published months
+    assert y["axis"]["format"] == ",.2f" and y["scale"]["zero"] is True  # not an axis of "0.000000"
     # signed in, the same practice has its SPC chart
     inside = client_as(Role.CLINICAL_COMMISSIONER).get(
         f"/needs/variation/emergency_admissions_rate/?org={TINY}").content.decode()
