@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/opencommissioning
 export PYTHONUNBUFFERED := 1
+# Hypothesis examples fixed for the test runs (tests/conftest.py); HYPOTHESIS_PROFILE=explore searches afresh
+export HYPOTHESIS_PROFILE ?= ci
 
 .PHONY: help demo serve test test-sqlite test-postgres check lint types bench bench-referrals bench-analytics bench-needs install assets postgres chromium clean
 

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import datetime
+import os
 from collections.abc import Callable
 
 import pytest
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from opencommissioning.core import services
 from opencommissioning.core.models import Organisation, OrganisationKind, User
 from opencommissioning.core.roles import Role
 
 PASSWORD = "a-long-test-password-1"
+
+# Hypothesis: `make test` (and so CI) uses the "ci" profile: the same examples every run,
+# so a green run stays green until the code changes, and no time limit per example (no
+# timings in tests; this machine is shared). Run `HYPOTHESIS_PROFILE=explore pytest` to
+# search afresh, as a developer does before a change to the methods or the engines.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("explore", deadline=None, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "explore"))
 
 
 @pytest.fixture(autouse=True)
