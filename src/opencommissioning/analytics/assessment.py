@@ -187,6 +187,12 @@ def _snapshot(q: Quantity | None) -> bool:
     return q is not None and (q.table == "population" or q.measure == "persons")
 
 
+def rate_per_year(ind: Indicator) -> bool:
+    """Whether a span's figure for ``ind`` is a rate per year: events (not a snapshot) over
+    a population counted once a month (:func:`per_year` scales it)."""
+    return ind.method in ("crude_rate", "dsr") and _snapshot(ind.denominator) and not _snapshot(ind.numerator)
+
+
 def per_year(values: pa.Table, indicators: Sequence[Indicator], spans: Mapping[str, Sequence[str]]) -> pa.Table:
     """Span values as a year's figures. The engine counts a monthly snapshot (registered
     patients, a register) once a month, so over a span its total is person-months; here it
@@ -217,7 +223,7 @@ def per_year(values: pa.Table, indicators: Sequence[Indicator], spans: Mapping[s
             cols["numerator"][i] /= months
         if den_snap:
             cols["denominator"][i] /= months
-        if ind.method in ("crude_rate", "dsr") and den_snap and not num_snap:
+        if rate_per_year(ind):
             for n in ("value", "lower", "upper", "lower_998", "upper_998"):
                 cols[n][i] *= months
         elif ind.method == "proportion" and num_snap and den_snap:

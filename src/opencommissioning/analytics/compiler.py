@@ -447,13 +447,6 @@ def _check_numerator(ind: Indicator, base: _Base, num: np.ndarray[Any, Any], den
         )
 
 
-def _rounded(x: np.ndarray[Any, Any], round_to: float) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """Round to the nearest ``round_to`` (halves up), a true zero staying zero and nothing
-    else becoming zero, as :func:`methods.disclosure_control` rounds."""
-    r = np.floor(np.asarray(x, dtype=np.float64) / round_to + 0.5) * round_to
-    return np.where(x == 0, 0.0, np.where(r == 0, round_to, r))
-
-
 def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Table | None = None,
                keys: _Keys | None = None, *, publish: bool = False) -> pa.Table:
     """One indicator's result table from the plan outputs, sorted by organisation and
@@ -499,7 +492,7 @@ def finish_one(binding: Binding, outputs: Sequence[pa.Table], deprivation: pa.Ta
             dc = methods.disclosure_control(counts, rule.suppress_at_or_below, rule.round_to)
             suppressed = np.array(dc.suppressed, dtype=bool)
             denominator = np.array(dc.value, dtype=np.float64)
-            numerator = _rounded(sums, rule.round_to)
+            numerator = np.array(methods.disclosure_control(sums, 0, rule.round_to).value, dtype=np.float64)
     else:
         if binding.denominator is None:  # pragma: no cover
             raise ValueError("a denominator is required")

@@ -169,15 +169,28 @@ def future_problems(table: Any, *, first_row: int, today: datetime.date,
     return problems, count
 
 
-def _enqueue_load(load_id: int) -> None:
-    """Queue the load's task when the transaction commits, and remember the task's id."""
-    from .tasks import load_dataset
+def _enqueue_on_commit(task: Any, model: type[Model], pk: int) -> None:
+    """Queue ``task(pk)`` when the transaction commits, and remember the task's id on the
+    load or recompute (so a stalled one's task can be marked failed)."""
 
     def enqueue() -> None:
-        result = load_dataset.enqueue(load_id)
-        DatasetLoad.objects.filter(pk=load_id, task_id="").update(task_id=str(result.id)[:64])
+        result = task.enqueue(pk)
+        model._default_manager.filter(pk=pk, task_id="").update(task_id=str(result.id)[:64])
 
     transaction.on_commit(enqueue)
+
+
+def _enqueue_load(load_id: int) -> None:
+    from .tasks import load_dataset
+
+    _enqueue_on_commit(load_dataset, DatasetLoad, load_id)
+
+
+def _stall_reason(work: DatasetLoad | ComputeRun) -> str:
+    """Why a stalled load or recompute was given up, in words."""
+    last = timezone.localtime(work.last_activity)
+    return (f"the background worker stopped: no progress since {last:%d %B %Y %H:%M:%S} "
+            f"(more than {settings.NEEDS_STALL_SECONDS // 60 or 1} minute(s))")
 
 
 def _progress(load: DatasetLoad, stage: str, done: int, total: int) -> None:
@@ -238,9 +251,7 @@ def _give_up_load(*, by: User | None, load_id: int) -> DatasetLoad:
         load = DatasetLoad.objects.select_for_update().get(pk=load_id)
         if not load.stalled:
             return load
-        last = timezone.localtime(load.last_activity)
-        reason = (f"the background worker stopped: no progress since {last:%d %B %Y %H:%M:%S} "
-                  f"(more than {settings.NEEDS_STALL_SECONDS // 60 or 1} minute(s)) at \"{load.stage}\"")
+        reason = f"{_stall_reason(load)} at \"{load.stage}\""
         before = {"status": load.status, "stage": load.stage, "percent": load.percent}
         load.status = LoadStatus.FAILED
         load.finished_at = timezone.now()
@@ -574,21 +585,13 @@ def request_recompute(*, by: User | None) -> ComputeRun:
                after={"retry_of": stale.pk if stale else None})
         from .tasks import recompute_values
 
-        run_id = run.pk
-
-        def enqueue() -> None:
-            result = recompute_values.enqueue(run_id)
-            ComputeRun.objects.filter(pk=run_id, task_id="").update(task_id=str(result.id)[:64])
-
-        transaction.on_commit(enqueue)
+        _enqueue_on_commit(recompute_values, ComputeRun, run.pk)
     return run
 
 
 def _give_up_run(*, by: User | None, run: ComputeRun) -> ComputeRun:
     """Mark a stalled recompute failed (audited); its worker, if it wakes, stores nothing."""
-    last = timezone.localtime(run.last_activity)
-    reason = (f"the background worker stopped: no progress since {last:%d %B %Y %H:%M:%S} "
-              f"(more than {settings.NEEDS_STALL_SECONDS // 60 or 1} minute(s))")
+    reason = _stall_reason(run)
     before = run.status
     ComputeRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, finished_at=timezone.now(),
                                                 message=f"Stalled: {reason}")

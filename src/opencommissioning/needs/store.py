@@ -43,7 +43,11 @@ def staging_folder(load_id: int) -> Path:
 
 def write_staged(load_id: int, table: pa.Table, progress: Callable[[int], None] | None = None) -> Path:
     """Write ``table`` under the staging folder in slices, calling ``progress(rows)``."""
-    folder = staging_folder(load_id)
+    return _write_afresh(staging_folder(load_id), table, progress)
+
+
+def _write_afresh(folder: Path, table: pa.Table, progress: Callable[[int], None] | None = None) -> Path:
+    """``table`` as the one Parquet file of an emptied ``folder``, written in slices."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -71,12 +75,7 @@ def read_load(scope: str, table: str, load_id: int, columns: list[str] | None = 
 
 
 def write_rewrite(new_load_id: int, old_load_id: int, table: pa.Table) -> Path:
-    folder = rewrite_folder(new_load_id, old_load_id)
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    pq.write_table(table, folder / "part-00000.parquet", row_group_size=SLICE_ROWS)
-    return folder
+    return _write_afresh(rewrite_folder(new_load_id, old_load_id), table)
 
 
 def swap_rewrite(new_load_id: int, old_load_id: int, scope: str, table: str) -> Path:

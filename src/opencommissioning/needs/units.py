@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from opencommissioning.analytics.assessment import rate_per_year
 from opencommissioning.analytics.catalogue import Indicator
 
 SETTING_NOUNS = {
@@ -25,15 +26,11 @@ SETTING_NOUNS = {
 }
 
 
-def per_year(ind: Indicator) -> bool:
-    """Whether the indicator is a rate of events over a population (so a year's figure is
-    per year, not per month)."""
-    return ind.method in ("crude_rate", "dsr") and "per month" in (ind.unit or "")
-
-
 def unit(ind: Indicator, period_kind: str = "span") -> str:
+    """The catalogue's unit (written for a month); for a year's figure of a rate the
+    assessment makes per year (:func:`analytics.assessment.rate_per_year`), per year."""
     text = ind.unit or ""
-    if period_kind == "span" and per_year(ind):
+    if period_kind == "span" and rate_per_year(ind):
         return text.replace("per month", "per year")
     return text
 

@@ -66,6 +66,8 @@ EXAMPLE_REQUEST = {
 }
 EXAMPLE_ADVICE = {**EXAMPLE_REQUEST, "identifier": [{"system": "https://fhir.nhs.uk/Id/UBRN", "value": "000000070001"}],
                   "code": {"coding": [{"system": "https://fhir.nhs.uk/CodeSystem/servicerequest-code", "code": "advice-and-guidance"}]}}
+
+
 def _example_outcome(code: str, diagnostics: str, expression: str = "") -> dict[str, Any]:
     return operation_outcome([Issue(expression, diagnostics, code)])
 
@@ -165,7 +167,7 @@ def create_service_request(request: HttpRequest) -> HttpResponse:
     except IntakeRejected as rejected:
         known = _known_retry(token, rejected)
         if known is not None:
-            if known.request_digest and known.request_digest != rejected.digest:
+            if not services.same_request(known, rejected.digest):
                 # Another request under an identifier this practice already used (e-RS's
                 # completed advice request under the referral's UBRN, for one): a conflict,
                 # with whatever else is wrong with it.

@@ -227,10 +227,15 @@ def different_request(path: str) -> Issue:
                        "identifier, or repeat the original request unchanged to read its referral", "duplicate")
 
 
+def same_request(existing: Referral, digest: str) -> bool:
+    """Whether a request with ``digest`` is the one that made ``existing`` (a retry). A
+    referral kept from before digests were kept (blank) is taken to be the same."""
+    return not existing.request_digest or existing.request_digest == digest
+
+
 def check_same_request(existing: Referral, digest: str, *, path: str) -> None:
-    """Refuse (409) a request whose content differs from the one that made ``existing``.
-    A referral kept from before digests were kept (blank) is taken to be the same."""
-    if existing.request_digest and existing.request_digest != digest:
+    """Refuse (409) a request whose content differs from the one that made ``existing``."""
+    if not same_request(existing, digest):
         raise IntakeRejected([different_request(path)], 409)
 
 

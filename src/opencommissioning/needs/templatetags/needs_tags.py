@@ -6,8 +6,12 @@ import math
 from typing import Any
 
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
+from opencommissioning.analytics.profiles import ASSURANCE_TEXT, VARIATION_TEXT
 from opencommissioning.core.charts import FLAG_TAG_COLOURS, FLAG_TEXT
+from opencommissioning.needs import units
 
 register = template.Library()
 
@@ -17,31 +21,24 @@ def _first_upper(text: str) -> str:
 
 
 @register.filter
-def count_label(ind: Any, period_kind: str = "span") -> str:
-    from opencommissioning.needs import units
-
+def count_label(ind: Any) -> str:
     return _first_upper(units.count_label(ind)) if ind is not None else "Count"
 
 
 @register.filter
 def denominator_label(ind: Any, period_kind: str = "span") -> str:
-    from opencommissioning.needs import units
-
     return _first_upper(units.denominator_label(ind, period_kind)) if ind is not None else "Denominator"
 
 
 @register.filter
 def unit_of(ind: Any, period_kind: str = "span") -> str:
-    from opencommissioning.needs import units
-
     return units.unit(ind, period_kind) if ind is not None else ""
 
 
 @register.filter
 def title_of(ind: Any) -> str:
-    from opencommissioning.needs import units
-
     return units.title(ind) if ind is not None else ""
+
 
 SIGNIFICANCE_COLOURS = {"better 99.8": "green", "better 95": "aqua-green", "similar": "yellow", "worse 95": "orange",
                         "worse 99.8": "red", "higher 99.8": "purple", "higher 95": "blue", "lower 95": "blue",
@@ -146,8 +143,6 @@ ASSURANCE_ICONS: dict[str, tuple[str, str]] = {
 
 
 def _svg(label: str, colour: str, inner: str, key: str) -> str:
-    from django.utils.html import escape
-
     return (f'<svg class="oc-mdc-icon" data-icon="{escape(key)}" role="img" aria-label="{escape(label)}" '
             f'width="40" height="40" viewBox="0 0 40 40" xmlns="http://www.w3.org/2000/svg" focusable="false">'
             f"<title>{escape(label)}</title>"
@@ -157,10 +152,6 @@ def _svg(label: str, colour: str, inner: str, key: str) -> str:
 @register.simple_tag
 def mdc_icon(key: str | None) -> str:
     """The Making Data Count icon for a variation or assurance result (empty for none)."""
-    from django.utils.safestring import mark_safe
-
-    from opencommissioning.analytics.profiles import ASSURANCE_TEXT, VARIATION_TEXT
-
     if not key:
         return ""
     if key in VARIATION_ICONS:
